@@ -1,0 +1,48 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    """A person using Tern. End users sign in with Google only; staff may also use a
+    password for /admin/. One user may connect several Gmail accounts."""
+
+    class Meta:
+        db_table = "accounts_user"
+
+
+class GmailAccount(models.Model):
+    """A Gmail mailbox connected to a Tern user, and the keys to it.
+
+    `encrypted_credentials` holds the OAuth tokens encrypted with TOKEN_ENCRYPTION_KEYS;
+    nothing here is ever a token in clear.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        NEEDS_REAUTH = "needs_reauth", "Needs reconnect"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gmail_accounts"
+    )
+    email = models.EmailField(unique=True)
+    google_sub = models.CharField("Google subject id", max_length=255, unique=True)
+    display_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    encrypted_credentials = models.BinaryField(blank=True, default=b"", editable=False)
+    token_expiry = models.DateTimeField(null=True, blank=True)
+    scopes = models.TextField(blank=True, help_text="Space-separated OAuth scopes granted.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["email"]
+        indexes = [models.Index(fields=["user", "status"])]
+
+    def __str__(self):
+        return self.email
+
+    @property
+    def is_active(self):
+        return self.status == self.Status.ACTIVE

@@ -1,0 +1,257 @@
+"""Settings shared by every environment.
+
+Every value comes from the environment (django-environ). With no environment at all the
+app runs on embedded defaults: SQLite, the in-memory channel layer, tasks run in-process
+and a local-memory cache (DESIGN.md, "Defaults and real parts"). Setting DATABASE_URL and
+REDIS_URL switches to PostgreSQL, the Redis channel layer, Celery on Redis and a Redis
+cache. Each variable is documented in docs/configuration.md.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+
+# GENERAL
+# ------------------------------------------------------------------------------
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env("SECRET_KEY", default="")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+USE_TZ = True
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = None
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# DATABASES
+# ------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+# APPS
+# ------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    # daphne first so that `runserver` serves ASGI (HTTP and WebSocket).
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_htmx",
+    "csp",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "accounts",
+    "mail",
+    "sync",
+    "monitoring",
+]
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "/"
+LOGIN_REDIRECT_URL = "/mail/"
+
+# MIDDLEWARE
+# ------------------------------------------------------------------------------
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+]
+
+# TEMPLATES AND STATIC FILES
+# ------------------------------------------------------------------------------
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+            ],
+        },
+    }
+]
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# SECURITY
+# ------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Email HTML is shown in a sandboxed iframe (srcdoc), so "self" scripts and styles are
+# all the app itself needs; nothing remote loads unless the user asks to show images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# CACHES, CHANNELS AND TASKS
+# ------------------------------------------------------------------------------
+# One switch: REDIS_URL. Unset means everything runs inside the web process.
+REDIS_URL = env("REDIS_URL", default=None)
+REDIS_KEY_PREFIX = env("REDIS_KEY_PREFIX", default="tern")
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": REDIS_KEY_PREFIX,
+        }
+    }
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_TASK_ALWAYS_EAGER = False
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CELERY_BROKER_URL = "memory://"
+    # No broker: run tasks in the process that enqueues them.
+    CELERY_TASK_ALWAYS_EAGER = True
+    CELERY_TASK_EAGER_PROPAGATES = True
+
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+# Tasks are idempotent, so a task interrupted by a dying worker runs again instead of
+# being lost.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis redelivers any unacked message older than the visibility timeout, including
+# running acks_late tasks: keep it well above the longest task (a full-sync slice).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+CELERY_TASK_TIME_LIMIT = 30 * 60
+CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
+
+# GOOGLE
+# ------------------------------------------------------------------------------
+GOOGLE_CLIENT_ID = env("GOOGLE_CLIENT_ID", default="")
+GOOGLE_CLIENT_SECRET = env("GOOGLE_CLIENT_SECRET", default="")
+# When set, every Google endpoint (OAuth, Gmail API, Pub/Sub certs) goes to this base URL.
+GOOGLE_EMULATOR_URL = env("GOOGLE_EMULATOR_URL", default=None)
+if GOOGLE_EMULATOR_URL:
+    GOOGLE_EMULATOR_URL = GOOGLE_EMULATOR_URL.rstrip("/")
+GMAIL_PUBSUB_TOPIC = env("GMAIL_PUBSUB_TOPIC", default="")
+PUBSUB_VERIFICATION_TOKEN = env("PUBSUB_VERIFICATION_TOKEN", default="")
+PUBSUB_AUDIENCE = env("PUBSUB_AUDIENCE", default="")
+PUBSUB_SERVICE_ACCOUNT = env("PUBSUB_SERVICE_ACCOUNT", default="")
+TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
+
+# MONITORING
+# ------------------------------------------------------------------------------
+HEALTH_API_KEY = env("HEALTH_API_KEY", default=None)
+SENTRY_DSN = env("SENTRY_DSN", default=None)
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if not 0.0 <= SENTRY_TRACES_SAMPLE_RATE <= 1.0:
+    raise ImproperlyConfigured("SENTRY_TRACES_SAMPLE_RATE must be between 0 and 1.")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+}
+
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+        # Never send cookies, headers with tokens, addresses or request bodies.
+        send_default_pii=False,
+    )
+
+# SIGN-IN (django-allauth, Google only)
+# ------------------------------------------------------------------------------
+# allauth's Google provider reads these URLs once, at import time (GOOGLE.md §1), so they
+# are fixed here from GOOGLE_EMULATOR_URL rather than overridden in tests.
+_GOOGLE_ACCOUNTS = GOOGLE_EMULATOR_URL or "https://accounts.google.com"
+_GOOGLE_OAUTH2 = GOOGLE_EMULATOR_URL or "https://oauth2.googleapis.com"
+_GOOGLE_APIS = GOOGLE_EMULATOR_URL or "https://www.googleapis.com"
+GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.modify"
+SOCIALACCOUNT_PROVIDERS = {
+    "google": {
+        "APPS": [
+            {"client_id": GOOGLE_CLIENT_ID, "secret": GOOGLE_CLIENT_SECRET, "key": ""},
+        ],
+        "SCOPE": ["openid", "email", "profile", GMAIL_SCOPE],
+        "AUTH_PARAMS": {"access_type": "offline", "prompt": "consent"},
+        "OAUTH_PKCE_ENABLED": True,
+        "FETCH_USERINFO": True,
+        "AUTHORIZE_URL": f"{_GOOGLE_ACCOUNTS}/o/oauth2/v2/auth",
+        "ACCESS_TOKEN_URL": f"{_GOOGLE_OAUTH2}/token",
+        "IDENTITY_URL": f"{_GOOGLE_APIS}/oauth2/v3/userinfo",
+        "CERTS_URL": f"{_GOOGLE_APIS}/oauth2/v1/certs",
+        "ID_TOKEN_ISSUER": "https://accounts.google.com",
+    }
+}
+GOOGLE_TOKEN_URI = f"{_GOOGLE_OAUTH2}/token"
+GOOGLE_REVOKE_URI = f"{_GOOGLE_OAUTH2}/revoke"
+GOOGLE_CERTS_URL = f"{_GOOGLE_APIS}/oauth2/v1/certs"
+SOCIALACCOUNT_ONLY = True
+SOCIALACCOUNT_LOGIN_ON_GET = False
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None

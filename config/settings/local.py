@@ -1,0 +1,8 @@
+"""Development settings: embedded defaults, DEBUG on, a fixed development secret."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env("SECRET_KEY", default="tern-local-development-key-never-use-in-production-0123")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])

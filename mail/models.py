@@ -1,0 +1,203 @@
+"""The local mirror of each Gmail mailbox.
+
+Every row carries its Gmail id and is unique per (account, gmail_id), so every upsert is
+idempotent. Foreign keys already covered by the leading column of a composite index or unique
+constraint skip their own index (`db_index=False`): fewer indexes to write per message.
+Gmail's label membership is kept twice, on purpose: per message (the truth,
+`MessageLabel`) and per thread (`ThreadLabel`, the union over the thread's messages),
+with the thread's last message time copied into `ThreadLabel` so that "the newest 50
+threads with label L" is one index range scan whatever the mailbox size.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import GmailAccount
+
+
+class Label(models.Model):
+    class Type(models.TextChoices):
+        SYSTEM = "system", "System"
+        USER = "user", "User"
+
+    account = models.ForeignKey(
+        GmailAccount, on_delete=models.CASCADE, related_name="labels", db_index=False
+    )
+    gmail_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    type = models.CharField(max_length=8, choices=Type.choices, default=Type.USER)
+    background_color = models.CharField(max_length=7, blank=True)
+    text_color = models.CharField(max_length=7, blank=True)
+    label_list_visibility = models.CharField(max_length=32, blank=True)
+    message_list_visibility = models.CharField(max_length=16, blank=True)
+    messages_total = models.PositiveIntegerField(default=0)
+    messages_unread = models.PositiveIntegerField(default=0)
+    threads_total = models.PositiveIntegerField(default=0)
+    threads_unread = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["account", "type", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "gmail_id"], name="label_account_gmail_id")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Thread(models.Model):
+    account = models.ForeignKey(
+        GmailAccount, on_delete=models.CASCADE, related_name="threads", db_index=False
+    )
+    gmail_id = models.CharField(max_length=64)
+    subject = models.TextField(blank=True)
+    snippet = models.TextField(blank=True)
+    last_message_at = models.DateTimeField(db_index=False)
+    is_unread = models.BooleanField(default=False)
+    is_starred = models.BooleanField(default=False)
+    has_attachments = models.BooleanField(default=False)
+    participants = models.CharField(
+        max_length=512, blank=True, help_text="Display names of senders, newest last."
+    )
+    message_count = models.PositiveIntegerField(default=0)
+    history_id = models.BigIntegerField(null=True, blank=True)
+    labels = models.ManyToManyField(Label, through="ThreadLabel", related_name="threads")
+
+    class Meta:
+        ordering = ["-last_message_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "gmail_id"], name="thread_account_gmail_id")
+        ]
+        indexes = [
+            # "All mail" of one account, newest first, keyset-paginated.
+            models.Index(
+                fields=["account", "-last_message_at", "-id"], name="thread_account_recent"
+            ),
+        ]
+
+    def __str__(self):
+        return self.subject or "(no subject)"
+
+
+class ThreadLabel(models.Model):
+    """Thread T carries label L: true when any message of T carries L (Gmail's rule).
+
+    `user`, `label_gmail_id` and `last_message_at` are copies kept by the sync engine so
+    that the two list queries are each one index range scan:
+    - one account:       WHERE label_id = L ORDER BY last_message_at DESC, thread_id DESC
+    - a user's accounts: WHERE user_id = U AND label_gmail_id = 'INBOX' ORDER BY ... (system
+      labels share their Gmail id across accounts, which is what a unified inbox needs).
+    """
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="thread_labels")
+    label = models.ForeignKey(
+        Label, on_delete=models.CASCADE, related_name="thread_labels", db_index=False
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    label_gmail_id = models.CharField(max_length=255)
+    last_message_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["label", "thread"], name="threadlabel_label_thread")
+        ]
+        indexes = [
+            models.Index(
+                fields=["label", "-last_message_at", "-thread"], name="threadlabel_label_recent"
+            ),
+            models.Index(
+                fields=["user", "label_gmail_id", "-last_message_at", "-thread"],
+                name="threadlabel_user_recent",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.label_gmail_id} on thread {self.thread_id}"
+
+
+class Message(models.Model):
+    account = models.ForeignKey(
+        GmailAccount, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
+    gmail_id = models.CharField(max_length=64)
+    rfc822_message_id = models.CharField("Message-ID", max_length=998, blank=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    sender = models.TextField("From", blank=True)
+    to = models.TextField(blank=True)
+    cc = models.TextField(blank=True)
+    bcc = models.TextField(blank=True)
+    reply_to = models.TextField(blank=True)
+    subject = models.TextField(blank=True)
+    snippet = models.TextField(blank=True)
+    internal_date = models.DateTimeField(help_text="Gmail's internalDate: when it arrived.")
+    date_header = models.DateTimeField(null=True, blank=True)
+    size_estimate = models.PositiveIntegerField(default=0)
+    history_id = models.BigIntegerField(null=True, blank=True)
+    has_attachments = models.BooleanField(default=False)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    labels = models.ManyToManyField(Label, through="MessageLabel", related_name="messages")
+
+    class Meta:
+        ordering = ["internal_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "gmail_id"], name="message_account_gmail_id")
+        ]
+        indexes = [
+            # The thread page: its messages in order.
+            models.Index(fields=["thread", "internal_date"], name="message_thread_date"),
+            models.Index(fields=["account", "rfc822_message_id"], name="message_account_msgid"),
+        ]
+
+    def __str__(self):
+        return self.subject or "(no subject)"
+
+
+class MessageLabel(models.Model):
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="message_labels", db_index=False
+    )
+    label = models.ForeignKey(
+        Label, on_delete=models.CASCADE, related_name="message_labels", db_index=False
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "label"], name="messagelabel_message_label")
+        ]
+        indexes = [models.Index(fields=["label", "message"], name="messagelabel_label")]
+
+    def __str__(self):
+        return f"label {self.label_id} on message {self.message_id}"
+
+
+class Attachment(models.Model):
+    """An attachment's description. Its bytes stay at Gmail until someone downloads it."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", db_index=False
+    )
+    gmail_attachment_id = models.CharField(max_length=1024, blank=True)
+    part_id = models.CharField(max_length=64)
+    filename = models.CharField(max_length=1024, blank=True)
+    mime_type = models.CharField(max_length=255)
+    size = models.PositiveIntegerField(default=0)
+    content_id = models.CharField(
+        max_length=998, blank=True, help_text="Content-ID, for inline images (cid: URLs)."
+    )
+    is_inline = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["message", "part_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "part_id"], name="attachment_message_part")
+        ]
+
+    def __str__(self):
+        return self.filename or self.part_id

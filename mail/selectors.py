@@ -1,0 +1,39 @@
+"""Reads of the mailbox mirror. Every read is scoped to a user: pass the user, always."""
+
+from django.db.models import Q
+
+from mail.models import ThreadLabel
+
+PAGE_SIZE = 50
+
+
+def thread_list(*, user, label_gmail_id=None, label=None, before=None, limit=PAGE_SIZE):
+    """The newest threads carrying a label, newest first, in one query."""
+    rows = threads_with_label(user=user, label_gmail_id=label_gmail_id, label=label, before=before)
+    return [row.thread for row in rows[:limit]]
+
+
+def threads_with_label(*, user, label_gmail_id=None, label=None, before=None):
+    """ThreadLabel rows (with their thread and account) of `user`, newest first, lazily.
+
+    Either `label_gmail_id` (e.g. "INBOX": that label in every account of the user, the
+    unified view) or `label` (one label of one account). `before` is the keyset cursor
+    `(last_message_at, thread_id)` of the last row of the previous page.
+
+    The query starts from ThreadLabel and orders by its own indexed columns, so the
+    database walks one index and stops after a page instead of sorting every thread
+    that carries the label.
+    """
+    if (label is None) == (label_gmail_id is None):
+        raise ValueError("Pass exactly one of label and label_gmail_id.")
+    rows = ThreadLabel.objects.filter(user=user)
+    if label is not None:
+        rows = rows.filter(label=label)
+    else:
+        rows = rows.filter(label_gmail_id=label_gmail_id)
+    if before is not None:
+        at, thread_id = before
+        rows = rows.filter(
+            Q(last_message_at__lt=at) | Q(last_message_at=at, thread_id__lt=thread_id)
+        )
+    return rows.select_related("thread__account").order_by("-last_message_at", "-thread_id")

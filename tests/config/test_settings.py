@@ -1,0 +1,99 @@
+"""Settings are read from the environment; each case runs Django in a fresh process."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRINT_SETTINGS = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({
+    "db": settings.DATABASES["default"]["ENGINE"],
+    "db_name": settings.DATABASES["default"]["NAME"],
+    "channels": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "broker": settings.CELERY_BROKER_URL,
+    "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+}))
+"""
+
+PRODUCTION_ENV = {
+    "SECRET_KEY": "a-long-production-secret-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "ALLOWED_HOSTS": "tern.example.com",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/tern",
+    "REDIS_URL": "redis://127.0.0.1:6379/15",
+}
+
+
+def run(args, settings_module, **env):
+    # Only what a process needs to start: no variable of the developer's leaks in.
+    base = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": settings_module}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def settings_of(settings_module, **env):
+    result = run(["-c", PRINT_SETTINGS], settings_module, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_it_runs_on_embedded_defaults_with_an_empty_environment():
+    got = settings_of("config.settings.local")
+
+    assert got["db"] == "django.db.backends.sqlite3"
+    assert got["db_name"].endswith("db.sqlite3")
+    assert got["channels"] == "channels.layers.InMemoryChannelLayer"
+    assert got["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert got["eager"] is True
+
+
+def test_it_uses_postgres_and_redis_when_their_variables_are_set():
+    got = settings_of(
+        "config.settings.local",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/tern",
+        REDIS_URL="redis://127.0.0.1:6379/3",
+    )
+
+    assert got["db"] == "django.db.backends.postgresql"
+    assert got["db_name"] == "tern"
+    assert got["channels"] == "channels_redis.core.RedisChannelLayer"
+    assert got["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert got["broker"] == "redis://127.0.0.1:6379/3"
+    assert got["eager"] is False
+
+
+def test_production_refuses_to_start_without_its_secrets():
+    result = run(["-c", PRINT_SETTINGS], "config.settings.production", SECRET_KEY="x" * 60)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "ALLOWED_HOSTS, DATABASE_URL, REDIS_URL" in result.stderr
+    assert "SECRET_KEY," not in result.stderr
+
+
+def test_production_passes_the_deploy_check_when_configured():
+    result = run(["manage.py", "check", "--deploy"], "config.settings.production", **PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+    assert result.stderr == ""
+
+
+def test_local_settings_pass_the_system_check():
+    result = run(["manage.py", "check"], "config.settings.local")
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
