@@ -1,7 +1,44 @@
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.selectors import gmail_account_for_user, gmail_accounts_of
+from accounts.services import gmail_account_disconnect, user_delete
 
 
 def landing(request):
     if request.user.is_authenticated:
         return redirect("mail:inbox")
     return render(request, "landing.html")
+
+
+@login_required
+def account_settings(request):
+    accounts = gmail_accounts_of(user=request.user)
+    return render(request, "accounts/settings.html", {"accounts": accounts})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def disconnect(request, account_id):
+    account = gmail_account_for_user(user=request.user, account_id=account_id)
+    is_last = not request.user.gmail_accounts.exclude(pk=account.pk).exists()
+    if request.method == "POST" and not is_last:
+        gmail_account_disconnect(account=account)
+        messages.success(request, f"{account.email} is disconnected and its mail removed.")
+        return redirect("accounts:settings")
+    return render(request, "accounts/disconnect.html", {"account": account, "is_last": is_last})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_user(request):
+    if request.method == "POST":
+        user = request.user
+        logout(request)
+        user_delete(user=user)
+        messages.success(request, "Your Tern account and all its mirrored mail are deleted.")
+        return redirect("accounts:landing")
+    return render(request, "accounts/delete.html")

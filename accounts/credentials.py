@@ -1,0 +1,175 @@
+"""The keys to each mailbox: OAuth tokens, encrypted at rest, refreshed one at a time.
+
+Tokens are stored only in `GmailAccount.encrypted_credentials`, as one Fernet token over
+`{"access_token", "refresh_token"}`, with the keys of TOKEN_ENCRYPTION_KEYS (the first
+encrypts, all decrypt, so keys can be rotated: see `manage.py reencrypt_tokens`).
+allauth never stores them (SOCIALACCOUNT_STORE_TOKENS is off).
+
+`account_credentials(account)` is what the Gmail client builder uses. Its credentials
+never hold the refresh token: every refresh, the proactive one google-auth does before
+a request and the one after a 401, goes through `refresh_access_token`, which locks the
+account's row so that two workers never refresh the same account at once.
+"""
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import logging
+
+import google.auth.exceptions
+import google.auth.transport.requests
+import google.oauth2.credentials
+from cryptography.fernet import Fernet, MultiFernet
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import GmailAccount
+
+logger = logging.getLogger(__name__)
+
+# google-auth treats a token as expired this long before its expiry (_helpers.py).
+REFRESH_MARGIN = dt.timedelta(minutes=3, seconds=45)
+
+
+class NeedsReconnect(Exception):
+    """Google refused the refresh token (revoked, expired or consent withdrawn)."""
+
+
+def _fernet():
+    secrets = settings.TOKEN_ENCRYPTION_KEYS or [settings.SECRET_KEY]
+    # Any secret string works as a key: a Fernet key is derived from it, so operators
+    # can generate keys with `secrets.token_urlsafe(32)` or reuse their own format.
+    keys = [
+        Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()))
+        for secret in secrets
+    ]
+    return MultiFernet(keys)
+
+
+def encrypt_tokens(*, access_token, refresh_token):
+    payload = json.dumps({"access_token": access_token, "refresh_token": refresh_token})
+    return _fernet().encrypt(payload.encode())
+
+
+def decrypt_tokens(blob):
+    """{"access_token", "refresh_token"}; raises InvalidToken when no key fits."""
+    return json.loads(_fernet().decrypt(bytes(blob)))
+
+
+def tokens_store(*, account, access_token, refresh_token, expires_at, scopes=None):
+    """Save new tokens for `account`. A missing refresh token keeps the stored one
+    (Google sends one only on consent, not on every sign-in)."""
+    if not refresh_token and account.encrypted_credentials:
+        refresh_token = decrypt_tokens(account.encrypted_credentials)["refresh_token"]
+    account.encrypted_credentials = encrypt_tokens(
+        access_token=access_token, refresh_token=refresh_token
+    )
+    account.token_expiry = expires_at
+    fields = ["encrypted_credentials", "token_expiry", "updated_at"]
+    if scopes is not None:
+        account.scopes = " ".join(sorted(set(scopes)))
+        fields.append("scopes")
+    account.save(update_fields=fields)
+
+
+def reencrypt_all():
+    """Re-encrypt every account's tokens with the newest key; returns how many."""
+    fernet = _fernet()
+    count = 0
+    for account in GmailAccount.objects.exclude(encrypted_credentials=b"").iterator():
+        account.encrypted_credentials = fernet.rotate(bytes(account.encrypted_credentials))
+        account.save(update_fields=["encrypted_credentials"])
+        count += 1
+    return count
+
+
+class AccountCredentials(google.oauth2.credentials.Credentials):
+    """google-auth credentials whose refresh goes through the account's locked refresh."""
+
+    def __init__(self, *, account_id, **kwargs):
+        super().__init__(**kwargs)
+        self.tern_account_id = account_id
+
+    def refresh(self, request):
+        self.token, self.expiry = refresh_access_token(
+            account_id=self.tern_account_id, stale_token=self.token
+        )
+
+
+def account_credentials(account):
+    if not account.encrypted_credentials:
+        raise NeedsReconnect(f"account {account.pk} has no credentials")
+    tokens = decrypt_tokens(account.encrypted_credentials)
+    return AccountCredentials(
+        account_id=account.pk,
+        token=tokens["access_token"],
+        expiry=_naive_utc(account.token_expiry),
+        scopes=account.scopes.split() or None,
+    )
+
+
+def refresh_access_token(*, account_id, stale_token):
+    """A fresh access token and its naive-UTC expiry, refreshing at Google if needed.
+
+    The row lock serialises refreshes of one account across processes: whoever waited
+    finds the token another worker just saved and uses it instead of refreshing again.
+    """
+    with transaction.atomic():
+        account = GmailAccount.objects.select_for_update().get(pk=account_id)
+        tokens = decrypt_tokens(account.encrypted_credentials)
+        if tokens["access_token"] != stale_token and _still_valid(account.token_expiry):
+            return tokens["access_token"], _naive_utc(account.token_expiry)
+        try:
+            fresh = _refresh_at_google(tokens["refresh_token"], account.scopes.split())
+        except google.auth.exceptions.RefreshError as error:
+            refused = error
+        else:
+            expires_at = fresh.expiry.replace(tzinfo=dt.UTC)
+            tokens_store(
+                account=account,
+                access_token=fresh.token,
+                refresh_token=fresh.refresh_token,
+                expires_at=expires_at,
+            )
+            return fresh.token, fresh.expiry
+    # Outside the transaction, so that marking the account is not rolled back.
+    _mark_needs_reconnect(account_id, refused)
+    raise NeedsReconnect(f"account {account_id}: Google refused the refresh token") from refused
+
+
+def _refresh_at_google(refresh_token, scopes):
+    credentials = google.oauth2.credentials.Credentials(
+        token=None,
+        refresh_token=refresh_token,
+        token_uri=settings.GOOGLE_TOKEN_URI,
+        client_id=settings.GOOGLE_CLIENT_ID,
+        client_secret=settings.GOOGLE_CLIENT_SECRET,
+        scopes=scopes or None,
+    )
+    credentials.refresh(google.auth.transport.requests.Request())
+    return credentials
+
+
+def _mark_needs_reconnect(account_id, error):
+    # Only the error's kind is logged: its text may quote the token response.
+    logger.warning(
+        "gmail account needs reconnect",
+        extra={"account_id": account_id, "error": type(error).__name__},
+    )
+    # Sync runs only for active accounts, so this also pauses it until a reconnect.
+    GmailAccount.objects.filter(pk=account_id).update(
+        status=GmailAccount.Status.NEEDS_REAUTH, updated_at=timezone.now()
+    )
+
+
+def _still_valid(expires_at):
+    return expires_at is not None and timezone.now() < expires_at - REFRESH_MARGIN
+
+
+def _naive_utc(moment):
+    # google-auth compares expiry with a naive UTC "now" (GOOGLE.md §3).
+    if moment is None:
+        return None
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)

@@ -1,0 +1,27 @@
+"""allauth's signals, handed to the one service that records a connected account."""
+
+from allauth.account.signals import user_signed_up
+from allauth.socialaccount.signals import social_account_added, social_account_updated
+from django.conf import settings
+from django.dispatch import receiver
+
+from accounts.adapter import granted_scopes
+from accounts.services import gmail_account_connect
+
+
+@receiver(user_signed_up)
+@receiver(social_account_added)
+@receiver(social_account_updated)
+def record_gmail_account(request, sociallogin=None, **kwargs):
+    # social_account_updated also fires when someone tries to connect a Google account
+    # that belongs to another user; allauth refuses that right after, so skip it here.
+    if sociallogin is None or sociallogin.account.provider != "google":
+        return
+    # allauth sends social_account_updated before the adapter's scope check; a login
+    # without the Gmail scope is refused there, and must not touch the stored tokens.
+    if settings.GMAIL_SCOPE not in granted_scopes(sociallogin):
+        return
+    owner = sociallogin.account.user
+    if request.user.is_authenticated and request.user.pk != owner.pk:
+        return
+    gmail_account_connect(user=owner, sociallogin=sociallogin)

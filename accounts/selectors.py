@@ -1,0 +1,12 @@
+from django.shortcuts import get_object_or_404
+
+from accounts.models import GmailAccount
+
+
+def gmail_accounts_of(*, user):
+    return list(GmailAccount.objects.filter(user=user).select_related("sync_status"))
+
+
+def gmail_account_for_user(*, user, account_id):
+    """The user's own account, or 404: other people's accounts do not exist for them."""
+    return get_object_or_404(GmailAccount, pk=account_id, user=user)

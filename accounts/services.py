@@ -1,0 +1,108 @@
+"""Every change to users and their connected Gmail accounts goes through here."""
+
+import logging
+
+import requests
+from allauth.socialaccount.models import SocialAccount
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+
+from accounts.adapter import granted_scopes
+from accounts.credentials import decrypt_tokens, tokens_store
+from accounts.models import GmailAccount
+
+logger = logging.getLogger(__name__)
+
+# The sync engine's entry point, enqueued by name: accounts must not import sync's tasks.
+SYNC_TASK = "sync.tasks.sync_mailbox"
+REVOKE_TIMEOUT_S = 5
+
+
+def gmail_account_connect(*, user, sociallogin):
+    """Create or update the GmailAccount of a completed Google sign-in or connect.
+
+    Stores the tokens encrypted, marks the account active and, after commit, starts its
+    first sync (new account) or resumes it (an account that needed a reconnect).
+    """
+    extra = sociallogin.account.extra_data
+    token = sociallogin.token
+    with transaction.atomic():
+        account = (
+            GmailAccount.objects.select_for_update()
+            .filter(google_sub=sociallogin.account.uid)
+            .first()
+        )
+        if account is not None and account.user_id != user.pk:
+            raise PermissionError("This Google account belongs to another user.")
+        resume = account is None or account.status != GmailAccount.Status.ACTIVE
+        if account is None:
+            account = GmailAccount(user=user, google_sub=sociallogin.account.uid)
+        account.email = extra["email"]
+        account.display_name = extra.get("name", "")
+        account.status = GmailAccount.Status.ACTIVE
+        account.save()
+        tokens_store(
+            account=account,
+            access_token=token.token,
+            refresh_token=token.token_secret,
+            expires_at=token.expires_at,
+            scopes=granted_scopes(sociallogin),
+        )
+        if resume:
+            transaction.on_commit(lambda: sync_start(account=account))
+    return account
+
+
+def sync_start(*, account):
+    """Enqueue a sync of `account`; it picks up from its stored cursor or checkpoint."""
+    current_app.send_task(SYNC_TASK, kwargs={"account_id": account.pk})
+
+
+def gmail_account_disconnect(*, account):
+    """Stop the account's watch, revoke its token at Google and delete its mirror.
+
+    Google's side is best effort: a mailbox must be removable even when Google is
+    unreachable or the token is already revoked.
+    """
+    _stop_watch(account)
+    _revoke(account)
+    with transaction.atomic():
+        SocialAccount.objects.filter(provider="google", uid=account.google_sub).delete()
+        account.delete()  # cascades to labels, threads, messages and sync state
+
+
+def user_delete(*, user):
+    for account in list(user.gmail_accounts.all()):
+        gmail_account_disconnect(account=account)
+    user.delete()
+
+
+def _stop_watch(account):
+    from sync.gmail import gmail_for_account
+
+    try:
+        gmail_for_account(account).users().stop(userId="me").execute(num_retries=1)
+    except Exception as error:
+        logger.warning(
+            "could not stop gmail watch",
+            extra={"account_id": account.pk, "error": type(error).__name__},
+        )
+
+
+def _revoke(account):
+    if not account.encrypted_credentials:
+        return
+    tokens = decrypt_tokens(account.encrypted_credentials)
+    # Revoking the refresh token revokes every access token issued from it. The token
+    # goes in the body, never in a URL that a proxy might log.
+    token = tokens["refresh_token"] or tokens["access_token"]
+    try:
+        response = requests.post(
+            settings.GOOGLE_REVOKE_URI, data={"token": token}, timeout=REVOKE_TIMEOUT_S
+        )
+        ok = response.status_code in (200, 400)  # 400: already invalid
+    except requests.RequestException:
+        ok = False
+    if not ok:
+        logger.warning("could not revoke google token", extra={"account_id": account.pk})
