@@ -2,6 +2,8 @@ import pytest
 
 from tests.accounts.factories import GmailAccountFactory, UserFactory
 
+pytest_plugins = ["tests.fixtures.emulator"]
+
 
 @pytest.fixture
 def alice(db):

@@ -1,0 +1,69 @@
+"""Per-user quota in Google's units and Google's rate-limit answers."""
+
+import base64
+
+import pytest
+from googleapiclient.errors import HttpError
+
+from tests.emulator.conftest import rfc822
+
+
+def test_it_answers_429_once_the_users_minute_is_spent(emulator, alice, alice_gmail):
+    emulator.set_config(quota_units_per_minute=10)
+    profile = alice_gmail.users().getProfile(userId="me")
+
+    for _ in range(10):
+        profile.execute()
+    with pytest.raises(HttpError) as caught:
+        profile.execute()
+
+    assert caught.value.status_code == 429
+    detail = caught.value.error_details[0]
+    assert detail["reason"] == "rateLimitExceeded"
+    assert detail["message"].startswith("User-rate limit exceeded.  Retry after ")
+    emulator.advance_clock(61)
+    assert profile.execute()["emailAddress"] == alice
+
+
+def test_it_charges_googles_cost_per_method(emulator, alice, bob, alice_gmail):
+    message = rfc822(sender=alice, to=bob, subject="Costs")
+    raw = base64.urlsafe_b64encode(message.as_bytes()).decode()
+    alice_gmail.users().messages().send(userId="me", body={"raw": raw}).execute()
+    alice_gmail.users().messages().list(userId="me").execute()
+    alice_gmail.users().labels().list(userId="me").execute()
+    alice_gmail.users().threads().list(userId="me").execute()
+    alice_gmail.users().history().list(userId="me", startHistoryId="99999999").execute()
+
+    user = emulator.stats()["users"][alice]
+    units = {name: m["units"] for name, m in user["methods"].items()}
+
+    assert units == {
+        "users.messages.send": 100,
+        "users.messages.list": 5,
+        "users.labels.list": 1,
+        "users.threads.list": 10,
+        "users.history.list": 2,
+    }
+    assert user["units"] == 118
+
+
+def test_it_keeps_each_users_quota_apart(emulator, alice, bob, alice_gmail, bob_gmail):
+    emulator.set_config(quota_units_per_minute=1)
+    alice_gmail.users().getProfile(userId="me").execute()
+
+    with pytest.raises(HttpError):
+        alice_gmail.users().getProfile(userId="me").execute()
+    assert bob_gmail.users().getProfile(userId="me").execute()["emailAddress"] == bob
+
+
+def test_it_answers_403_when_the_project_minute_is_spent(emulator, alice, alice_gmail):
+    emulator.set_config(project_quota_units_per_minute=2)
+    alice_gmail.users().getProfile(userId="me").execute()
+    alice_gmail.users().getProfile(userId="me").execute()
+
+    with pytest.raises(HttpError) as caught:
+        alice_gmail.users().getProfile(userId="me").execute()
+
+    assert caught.value.status_code == 403
+    assert caught.value.error_details[0]["reason"] == "rateLimitExceeded"
+    assert caught.value.error_details[0]["domain"] == "usageLimits"
