@@ -26,7 +26,7 @@ lint: venv
 test: venv
 	@$(PY) scripts/check_services.py
 	$(MAKE) --no-print-directory lint
-	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test >/dev/null
+	DATABASE_URL=sqlite:///:memory: $(PY) manage.py makemigrations --check --dry-run >/dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 format: venv

@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import GmailAccount
+from sync.gmail import google_url
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def refresh_access_token(*, account_id, stale_token):
         if tokens["access_token"] != stale_token and _still_valid(account.token_expiry):
             return tokens["access_token"], _naive_utc(account.token_expiry)
         try:
-            fresh = _refresh_at_google(tokens["refresh_token"], account.scopes.split())
+            fresh = _refresh_at_google(tokens["refresh_token"])
         except google.auth.exceptions.RefreshError as error:
             refused = error
         else:
@@ -139,14 +140,14 @@ def refresh_access_token(*, account_id, stale_token):
     raise NeedsReconnect(f"account {account_id}: Google refused the refresh token") from refused
 
 
-def _refresh_at_google(refresh_token, scopes):
+def _refresh_at_google(refresh_token):
+    # No scope parameter: Google then grants what the person consented to.
     credentials = google.oauth2.credentials.Credentials(
         token=None,
         refresh_token=refresh_token,
-        token_uri=settings.GOOGLE_TOKEN_URI,
+        token_uri=google_url("token"),
         client_id=settings.GOOGLE_CLIENT_ID,
         client_secret=settings.GOOGLE_CLIENT_SECRET,
-        scopes=scopes or None,
     )
     credentials.refresh(google.auth.transport.requests.Request())
     return credentials

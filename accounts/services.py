@@ -5,17 +5,17 @@ import logging
 import requests
 from allauth.socialaccount.models import SocialAccount
 from celery import current_app
-from django.conf import settings
 from django.db import transaction
 
 from accounts.adapter import granted_scopes
 from accounts.credentials import decrypt_tokens, tokens_store
 from accounts.models import GmailAccount
+from sync.gmail import google_url
 
 logger = logging.getLogger(__name__)
 
 # The sync engine's entry point, enqueued by name: accounts must not import sync's tasks.
-SYNC_TASK = "sync.tasks.sync_mailbox"
+SYNC_TASK = "sync.tasks.mailbox_connected"
 REVOKE_TIMEOUT_S = 5
 
 
@@ -55,7 +55,8 @@ def gmail_account_connect(*, user, sociallogin):
 
 
 def sync_start(*, account):
-    """Enqueue a sync of `account`; it picks up from its stored cursor or checkpoint."""
+    """Watch the mailbox and sync it (from its cursor or checkpoint, so a reconnect
+    resumes where sync stopped), and send the user actions that waited."""
     current_app.send_task(SYNC_TASK, kwargs={"account_id": account.pk})
 
 
@@ -79,11 +80,11 @@ def user_delete(*, user):
 
 
 def _stop_watch(account):
-    from sync.gmail import gmail_for_account
+    from sync.services import watch_stop  # sync builds on accounts, not the reverse
 
     try:
-        gmail_for_account(account).users().stop(userId="me").execute(num_retries=1)
-    except Exception as error:
+        watch_stop(account=account)
+    except Exception as error:  # best effort, see above
         logger.warning(
             "could not stop gmail watch",
             extra={"account_id": account.pk, "error": type(error).__name__},
@@ -99,7 +100,7 @@ def _revoke(account):
     token = tokens["refresh_token"] or tokens["access_token"]
     try:
         response = requests.post(
-            settings.GOOGLE_REVOKE_URI, data={"token": token}, timeout=REVOKE_TIMEOUT_S
+            google_url("revoke"), data={"token": token}, timeout=REVOKE_TIMEOUT_S
         )
         ok = response.status_code in (200, 400)  # 400: already invalid
     except requests.RequestException:

@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -10,5 +11,18 @@ app = Celery("tern")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Periodic work (watch renewal, fallback polling) is added here by the sync engine.
-app.conf.beat_schedule = {}
+# Incremental syncs, polls and watches on `sync`; full-sync slices on `sync_full` so a
+# huge first sync never delays other mailboxes' new mail; user actions on `outbox`.
+app.conf.task_routes = {
+    "sync.tasks.full_sync": {"queue": "sync_full"},
+    "sync.tasks.flush_outbox": {"queue": "outbox"},
+    "sync.tasks.*": {"queue": "sync"},
+}
+app.conf.beat_schedule = {
+    # Gmail watches last 7 days; renew any missing or expiring within 48 h, hourly.
+    "renew-watches": {"task": "sync.tasks.renew_watches", "schedule": crontab(minute=7)},
+    # The fallback for lost pushes: sync mailboxes that have been quiet too long.
+    "poll-quiet-mailboxes": {"task": "sync.tasks.poll_quiet_mailboxes", "schedule": 60.0},
+    # User actions still waiting for Gmail get another try, whatever was lost.
+    "flush-pending-outboxes": {"task": "sync.tasks.flush_pending_outboxes", "schedule": 300.0},
+}

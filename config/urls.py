@@ -6,6 +6,7 @@ from accounts.adapter import oauth2_callback
 urlpatterns = [
     path("", include("accounts.urls")),
     path("mail/", include("mail.urls")),
+    path("webhooks/", include("sync.urls")),
     # Ours first: the same callback, keeping the scopes Google says were granted.
     path("accounts/google/login/callback/", oauth2_callback, name="google_callback"),
     path("accounts/", include("allauth.urls")),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from mail.models import Attachment, Label, Message, Thread
+from mail.models import Attachment, Label, Message, OutboxAction, Thread
 
 
 class LargeTableAdmin(admin.ModelAdmin):
@@ -62,3 +62,14 @@ class AttachmentAdmin(LargeTableAdmin):
     search_fields = ["filename", "mime_type"]
     list_select_related = ["message"]
     raw_id_fields = ["message"]
+
+
+@admin.register(OutboxAction)
+class OutboxActionAdmin(LargeTableAdmin):
+    # `raw` (a message being sent) is mail content: not listed, not searchable.
+    list_display = ["id", "account", "kind", "state", "attempts", "last_error", "created_at"]
+    list_filter = ["state", "kind"]
+    search_fields = ["account__email"]
+    list_select_related = ["account"]
+    raw_id_fields = ["account"]
+    exclude = ["raw"]

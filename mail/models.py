@@ -139,6 +139,9 @@ class Message(models.Model):
     date_header = models.DateTimeField(null=True, blank=True)
     size_estimate = models.PositiveIntegerField(default=0)
     history_id = models.BigIntegerField(null=True, blank=True)
+    # The full sync that last saw this message (its starting historyId): a full resync
+    # deletes what it did not see.
+    full_sync_mark = models.BigIntegerField(null=True, blank=True)
     has_attachments = models.BooleanField(default=False)
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
@@ -201,3 +204,48 @@ class Attachment(models.Model):
 
     def __str__(self):
         return self.filename or self.part_id
+
+
+class OutboxAction(models.Model):
+    """A user's action on their mail, applied to the mirror at once and waiting here,
+    in order, until Gmail has accepted it (sync/outbox.py writes it back)."""
+
+    class Kind(models.TextChoices):
+        MODIFY = "modify", "Change labels"
+        TRASH = "trash", "Move to Trash"
+        UNTRASH = "untrash", "Restore from Trash"
+        DELETE = "delete", "Delete forever"
+        SEND = "send", "Send"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for Gmail"
+        FAILED = "failed", "Failed"
+
+    account = models.ForeignKey(
+        GmailAccount, on_delete=models.CASCADE, related_name="outbox", db_index=False
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    message_ids = models.JSONField(default=list, help_text="Gmail ids of the messages.")
+    add_label_ids = models.JSONField(default=list)
+    remove_label_ids = models.JSONField(default=list)
+    raw = models.TextField(blank=True, help_text="A message to send, base64url RFC 822.")
+    thread_gmail_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["account", "state", "id"], name="outbox_account_state")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({len(self.message_ids)} messages)"
+
+    def label_delta(self):
+        """(labels added, labels removed) on each message, as Gmail applies the action."""
+        if self.kind == self.Kind.TRASH:
+            return ["TRASH"], ["INBOX", "SPAM"]  # messages.trash also leaves INBOX and SPAM
+        if self.kind == self.Kind.UNTRASH:
+            return [], ["TRASH"]
+        return list(self.add_label_ids), list(self.remove_label_ids)

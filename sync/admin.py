@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from sync.models import GmailWatch, SyncStatus
+from sync.tasks import renew_watch, sync_mailbox
 
 
 @admin.register(SyncStatus)
@@ -9,20 +10,62 @@ class SyncStatusAdmin(admin.ModelAdmin):
         "account",
         "full_sync_state",
         "history_id",
+        "lag",
         "last_push_at",
         "last_incremental_sync_at",
         "paused_until",
+        "watch_expiration",
         "last_error_at",
     ]
     list_filter = ["full_sync_state"]
     search_fields = ["account__email"]
-    list_select_related = ["account"]
+    list_select_related = ["account", "account__watch"]
     raw_id_fields = ["account"]
+    readonly_fields = ["lag", "watch_expiration", "updated_at"]
+    actions = ["full_resync", "sync_now"]
+
+    @admin.display(description="lag (history ids behind the last push)")
+    def lag(self, status):
+        if status.last_push_history_id is None or status.history_id is None:
+            return None
+        return max(0, status.last_push_history_id - status.history_id)
+
+    @admin.display(description="watch expires")
+    def watch_expiration(self, status):
+        watch = getattr(status.account, "watch", None)
+        return watch.expiration if watch else None
+
+    @admin.action(description="Full resync")
+    def full_resync(self, request, queryset):
+        for status in queryset:
+            sync_mailbox.delay(account_id=status.account_id, full=True)
+        messages.info(request, f"Full resync queued for {queryset.count()} mailbox(es).")
+
+    @admin.action(description="Sync now")
+    def sync_now(self, request, queryset):
+        for status in queryset:
+            sync_mailbox.delay(account_id=status.account_id)
+        messages.info(request, f"Sync queued for {queryset.count()} mailbox(es).")
 
 
 @admin.register(GmailWatch)
 class GmailWatchAdmin(admin.ModelAdmin):
-    list_display = ["account", "topic", "expiration", "last_renewed_at", "last_error_at"]
+    list_display = [
+        "account",
+        "topic",
+        "history_id",
+        "expiration",
+        "last_renewed_at",
+        "last_error",
+        "last_error_at",
+    ]
     search_fields = ["account__email", "topic"]
     list_select_related = ["account"]
     raw_id_fields = ["account"]
+    actions = ["renew"]
+
+    @admin.action(description="Renew watch")
+    def renew(self, request, queryset):
+        for watch in queryset:
+            renew_watch.delay(account_id=watch.account_id)
+        messages.info(request, f"Renewal queued for {queryset.count()} watch(es).")

@@ -30,6 +30,7 @@ class SyncStatus(models.Model):
     last_incremental_sync_at = models.DateTimeField(null=True, blank=True)
     last_full_sync_at = models.DateTimeField(null=True, blank=True)
     paused_until = models.DateTimeField(null=True, blank=True)
+    failure_count = models.PositiveIntegerField(default=0, help_text="Failures in a row.")
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

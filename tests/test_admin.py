@@ -4,7 +4,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from mail.models import Thread
+from mail.models import OutboxAction, Thread
 from sync.models import GmailWatch, SyncStatus
 from tests.mail.factories import AttachmentFactory, MessageFactory, ThreadFactory
 
@@ -22,6 +22,9 @@ def mailbox_with_mail(alice_mailbox):
     AttachmentFactory(message=message, filename="budget.xlsx")
     SyncStatus.objects.create(account=alice_mailbox, history_id=4242)
     GmailWatch.objects.create(account=alice_mailbox, topic="projects/tern/topics/gmail")
+    OutboxAction.objects.create(
+        account=alice_mailbox, kind=OutboxAction.Kind.MODIFY, message_ids=[message.gmail_id]
+    )
     return alice_mailbox
 
 
@@ -37,6 +40,7 @@ def test_every_model_of_ours_is_registered():
         "Attachment",
         "SyncStatus",
         "GmailWatch",
+        "OutboxAction",
     }
 
 

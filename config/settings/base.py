@@ -188,6 +188,8 @@ PUBSUB_VERIFICATION_TOKEN = env("PUBSUB_VERIFICATION_TOKEN", default="")
 PUBSUB_AUDIENCE = env("PUBSUB_AUDIENCE", default="")
 PUBSUB_SERVICE_ACCOUNT = env("PUBSUB_SERVICE_ACCOUNT", default="")
 TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
+# Gmail's per-user quota; the sync engine spends 95% of it steadily plus a 5% burst.
+GMAIL_QUOTA_UNITS_PER_MINUTE = env.int("GMAIL_QUOTA_UNITS_PER_MINUTE", default=15_000)
 
 # MONITORING
 # ------------------------------------------------------------------------------
@@ -209,6 +211,8 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    # httpx logs every request URL at INFO; URLs may carry ids, keep them out.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
 
 if SENTRY_DSN:
@@ -246,9 +250,6 @@ SOCIALACCOUNT_PROVIDERS = {
         "ID_TOKEN_ISSUER": "https://accounts.google.com",
     }
 }
-GOOGLE_TOKEN_URI = f"{_GOOGLE_OAUTH2}/token"
-GOOGLE_REVOKE_URI = f"{_GOOGLE_OAUTH2}/revoke"
-GOOGLE_CERTS_URL = f"{_GOOGLE_APIS}/oauth2/v1/certs"
 SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
 # Tokens live only in GmailAccount, encrypted (accounts/credentials.py).
 SOCIALACCOUNT_STORE_TOKENS = False
@@ -259,4 +260,3 @@ SOCIALACCOUNT_LOGIN_ON_GET = False
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*"]
-ACCOUNT_USER_MODEL_USERNAME_FIELD = None

@@ -1,0 +1,132 @@
+"""Gmail calls for one mailbox: quota spent first, errors classified, batches retried.
+
+Every call the sync engine makes goes through `Mailbox`, so the quota bucket, the
+error policy of sync/errors.py and the batch rules (at most 50 calls, each failed
+sub-request retried on its own; GOOGLE.md: the client library retries none) are in
+one place.
+"""
+
+import itertools
+import logging
+import random
+import time
+
+from googleapiclient.errors import HttpError
+
+from accounts.credentials import account_credentials
+from sync.coordination import quota_reserve
+from sync.errors import PermanentError, RetryLater, classify, is_retryable
+from sync.gmail import build_service
+
+logger = logging.getLogger(__name__)
+
+# Google's quota cost of each method we call (GOOGLE.md §4; see docs/sync.md).
+COST = {
+    "getProfile": 1,
+    "labels.list": 1,
+    "history.list": 2,
+    "messages.list": 5,
+    "messages.get": 5,
+    "messages.modify": 5,
+    "messages.trash": 5,
+    "messages.untrash": 5,
+    "messages.delete": 10,
+    "messages.batchModify": 50,
+    "messages.batchDelete": 50,
+    "messages.send": 100,
+    "threads.get": 10,
+    "watch": 100,
+    "stop": 50,
+}
+BATCH_SIZE = 50
+BATCH_ATTEMPTS = 4
+# Waiting for the quota bucket inline is fine for a second or two; beyond that the
+# task gives the worker back and comes again later.
+MAX_INLINE_WAIT_S = 10
+
+
+def gmail_for_account(account):
+    """The Gmail service of one connected account, on its stored (encrypted) tokens."""
+    return build_service(account_credentials(account))
+
+
+class Mailbox:
+    def __init__(self, account):
+        self.account = account
+        self.service = gmail_for_account(account)
+        self.users = self.service.users()
+
+    def spend(self, units):
+        wait = quota_reserve(self.account.pk, units)
+        if wait > MAX_INLINE_WAIT_S:
+            raise RetryLater("quota bucket empty", retry_after=wait)
+        if wait:
+            time.sleep(wait)
+
+    def call(self, method, request, *, history=False):
+        """Execute one request costing COST[method]; retries a 5xx once, at once."""
+        for attempt in range(2):
+            self.spend(COST[method])
+            try:
+                return request.execute()
+            except HttpError as error:
+                if attempt == 0 and error.resp.status >= 500:
+                    time.sleep(random.uniform(0.05, 0.3))  # noqa: S311 - jitter
+                    continue
+                raise classify(error, history=history) from error
+        raise AssertionError("unreachable")
+
+    def batch(self, method, requests):
+        """Execute {key: request} in batches; answers {key: response}, None for a 404.
+
+        A sub-request that fails with 429/403-rate/5xx is retried on its own in the next
+        batch; after BATCH_ATTEMPTS rounds the whole call backs off (RetryLater).
+        """
+        results = {}
+        pending = dict(requests)
+        for attempt in range(BATCH_ATTEMPTS):
+            failed = {}
+            for chunk in _chunks(pending.items(), BATCH_SIZE):
+                failed |= self._execute_chunk(method, dict(chunk), results)
+            if not failed:
+                return results
+            pending = {key: requests[key] for key in failed}
+            time.sleep(random.uniform(0.1, 0.5) * 2**attempt)  # noqa: S311 - jitter
+        raise RetryLater(f"{len(pending)} {method} calls kept failing")
+
+    def _execute_chunk(self, method, chunk, results):
+        self.spend(COST[method] * len(chunk))
+        errors = {}
+
+        def collect(request_id, response, exception):
+            if exception is None:
+                results[request_id] = response
+            else:
+                errors[request_id] = exception
+
+        batch = self.service.new_batch_http_request(callback=collect)
+        for key, request in chunk.items():
+            batch.add(request, request_id=key)
+        try:
+            batch.execute()
+        except HttpError as error:
+            raise classify(error) from error
+        failed = {}
+        for key, error in errors.items():
+            if not isinstance(error, HttpError):
+                raise error
+            if error.resp.status == 404:
+                results[key] = None  # gone since it was listed
+            elif is_retryable(error) or error.resp.status == 401:
+                failed[key] = error
+            else:
+                raise PermanentError(
+                    f"{method} answered {error.resp.status}", status=error.resp.status
+                ) from error
+        return failed
+
+
+def _chunks(items, size):
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk

@@ -1,0 +1,24 @@
+from django.core.management.base import BaseCommand
+
+from accounts.credentials import NeedsReconnect
+from sync.errors import SyncError
+from sync.services import watch_register, watches_due
+
+
+class Command(BaseCommand):
+    help = "Renew every Gmail watch that is missing or expires within 48 hours."
+
+    def handle(self, *args, **options):
+        failures = 0
+        for account in watches_due():
+            try:
+                watch = watch_register(account=account)
+            except (SyncError, NeedsReconnect) as error:
+                failures += 1
+                self.stderr.write(f"{account.email}: {error}")
+            else:
+                self.stdout.write(
+                    f"{account.email}: watched until {watch.expiration:%Y-%m-%d %H:%M}"
+                )
+        if failures:
+            raise SystemExit(1)

@@ -1,0 +1,442 @@
+"""Writing what Gmail says into the local mirror.
+
+Gmail's resources come in as dicts (the API's JSON); each write is an idempotent upsert
+keyed by (account, gmail_id), so replaying a page, a batch or a history record after a
+crash changes nothing. Thread fields that derive from messages (snippet, unread, last
+message time, labels...) are recomputed from the messages, never patched incrementally,
+so they cannot drift.
+"""
+
+import base64
+import binascii
+import datetime as dt
+import email.utils
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from mail.models import (
+    Attachment,
+    Label,
+    Message,
+    MessageLabel,
+    OutboxAction,
+    Thread,
+    ThreadLabel,
+)
+
+HEADERS = {
+    "from": "sender",
+    "to": "to",
+    "cc": "cc",
+    "bcc": "bcc",
+    "reply-to": "reply_to",
+    "subject": "subject",
+    "message-id": "rfc822_message_id",
+    "in-reply-to": "in_reply_to",
+    "references": "references",
+}
+MAX_PARTICIPANTS = 4
+
+
+@dataclass
+class ParsedMessage:
+    gmail_id: str
+    thread_id: str
+    label_ids: list
+    fields: dict
+    attachments: list = field(default_factory=list)
+
+
+def parse_message(resource):
+    """A Gmail message resource (format=full) as the mirror's fields."""
+    payload = resource.get("payload", {})
+    headers = {}
+    for header in payload.get("headers", []):
+        headers.setdefault(header["name"].lower(), header["value"])
+    fields = {column: headers.get(name, "") for name, column in HEADERS.items()}
+    fields["rfc822_message_id"] = fields["rfc822_message_id"][:998]
+    fields["in_reply_to"] = fields["in_reply_to"][:998]
+    bodies = {"text/plain": [], "text/html": []}
+    attachments = []
+    _walk(payload, bodies, attachments)
+    fields.update(
+        snippet=resource.get("snippet", ""),
+        internal_date=_from_ms(resource.get("internalDate", "0")),
+        date_header=_parse_date(headers.get("date")),
+        size_estimate=int(resource.get("sizeEstimate", 0)),
+        history_id=int(resource["historyId"]) if resource.get("historyId") else None,
+        body_text="\n".join(bodies["text/plain"]),
+        body_html="\n".join(bodies["text/html"]),
+        has_attachments=any(not a["is_inline"] for a in attachments),
+    )
+    return ParsedMessage(
+        gmail_id=resource["id"],
+        thread_id=resource["threadId"],
+        label_ids=list(resource.get("labelIds", [])),
+        fields=fields,
+        attachments=attachments,
+    )
+
+
+def _walk(part, bodies, attachments):
+    mime_type = part.get("mimeType", "").lower()
+    headers = {h["name"].lower(): h["value"] for h in part.get("headers", [])}
+    body = part.get("body", {})
+    disposition = headers.get("content-disposition", "").lower()
+    if part.get("filename") or body.get("attachmentId"):
+        content_id = headers.get("content-id", "").strip().strip("<>")
+        attachments.append(
+            {
+                "part_id": part.get("partId", ""),
+                "filename": part.get("filename", ""),
+                "mime_type": mime_type,
+                "size": int(body.get("size", 0)),
+                "gmail_attachment_id": body.get("attachmentId", ""),
+                "content_id": content_id,
+                "is_inline": bool(content_id) and not disposition.startswith("attachment"),
+            }
+        )
+    elif mime_type in bodies and "data" in body:
+        bodies[mime_type].append(_decode(body["data"], _charset(headers)))
+    for child in part.get("parts", []):
+        _walk(child, bodies, attachments)
+
+
+def _charset(headers):
+    for param in headers.get("content-type", "").split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "charset":
+            return value.strip('"') or "utf-8"
+    return "utf-8"
+
+
+def _decode(data, charset):
+    try:
+        raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+    except (binascii.Error, ValueError):
+        return ""
+    try:
+        return raw.decode(charset, errors="replace")
+    except LookupError:  # a charset Python does not know
+        return raw.decode("utf-8", errors="replace")
+
+
+def _from_ms(value):
+    return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
+
+
+def _parse_date(value):
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+# --- labels ----------------------------------------------------------------------------
+
+
+def labels_replace(*, account, resources):
+    """Make the account's labels exactly Gmail's list (labels.list)."""
+    with transaction.atomic():
+        seen = []
+        for resource in resources:
+            color = resource.get("color", {})
+            Label.objects.update_or_create(
+                account=account,
+                gmail_id=resource["id"],
+                defaults={
+                    "name": resource.get("name", resource["id"]),
+                    "type": Label.Type.SYSTEM
+                    if resource.get("type") == "system"
+                    else Label.Type.USER,
+                    "background_color": color.get("backgroundColor", "")[:7],
+                    "text_color": color.get("textColor", "")[:7],
+                    "label_list_visibility": resource.get("labelListVisibility", ""),
+                    "message_list_visibility": resource.get("messageListVisibility", ""),
+                },
+            )
+            seen.append(resource["id"])
+        # A label deleted in Gmail is gone from every message there too.
+        Label.objects.filter(account=account).exclude(gmail_id__in=seen).delete()
+
+
+def _labels_by_gmail_id(account, gmail_ids):
+    """Label rows for these ids, creating placeholders for ids not listed yet."""
+    labels = {
+        label.gmail_id: label
+        for label in Label.objects.filter(account=account, gmail_id__in=set(gmail_ids))
+    }
+    missing = set(gmail_ids) - labels.keys()
+    if missing:
+        Label.objects.bulk_create(
+            [
+                Label(account=account, gmail_id=gid, name=gid, type=_label_type(gid))
+                for gid in missing
+            ],
+            ignore_conflicts=True,
+        )
+        labels.update(
+            (label.gmail_id, label)
+            for label in Label.objects.filter(account=account, gmail_id__in=missing)
+        )
+    return labels
+
+
+def _label_type(gmail_id):
+    return Label.Type.USER if gmail_id.startswith("Label_") else Label.Type.SYSTEM
+
+
+# --- messages --------------------------------------------------------------------------
+
+MESSAGE_FIELDS = [
+    "thread",
+    "rfc822_message_id",
+    "in_reply_to",
+    "references",
+    "sender",
+    "to",
+    "cc",
+    "bcc",
+    "reply_to",
+    "subject",
+    "snippet",
+    "internal_date",
+    "date_header",
+    "size_estimate",
+    "history_id",
+    "has_attachments",
+    "body_text",
+    "body_html",
+]
+
+
+def messages_upsert(*, account, parsed, mark=None):
+    """Insert or update messages with their labels and attachments.
+
+    Call inside a transaction, then `threads_recompute` the thread ids it answers.
+    `mark` is the full sync seeing these messages (see Message.full_sync_mark).
+    """
+    if not parsed:
+        return set()
+    threads = _threads_by_gmail_id(account, {p.thread_id for p in parsed}, parsed)
+    old_threads = set(
+        Message.objects.filter(
+            account=account, gmail_id__in=[p.gmail_id for p in parsed]
+        ).values_list("thread_id", flat=True)
+    )
+    rows = [
+        Message(
+            account=account,
+            gmail_id=p.gmail_id,
+            thread=threads[p.thread_id],
+            full_sync_mark=mark,
+            **_fields(p),
+        )
+        for p in parsed
+    ]
+    Message.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["account", "gmail_id"],
+        update_fields=MESSAGE_FIELDS + (["full_sync_mark"] if mark else []),
+    )
+    ids = dict(
+        Message.objects.filter(
+            account=account, gmail_id__in=[p.gmail_id for p in parsed]
+        ).values_list("gmail_id", "id")
+    )
+    labels = _labels_by_gmail_id(account, [gid for p in parsed for gid in p.label_ids])
+    MessageLabel.objects.filter(message_id__in=ids.values()).delete()
+    MessageLabel.objects.bulk_create(
+        [
+            MessageLabel(message_id=ids[p.gmail_id], label=labels[gid])
+            for p in parsed
+            for gid in dict.fromkeys(p.label_ids)
+        ]
+    )
+    Attachment.objects.filter(message_id__in=ids.values()).delete()
+    Attachment.objects.bulk_create(
+        [Attachment(message_id=ids[p.gmail_id], **a) for p in parsed for a in p.attachments]
+    )
+    return {thread.pk for thread in threads.values()} | old_threads
+
+
+def messages_store(*, account, resources, mark=None):
+    """Store fetched message resources whole, keeping pending user actions on top."""
+    parsed = [parse_message(r) for r in resources]
+    touched = messages_upsert(account=account, parsed=parsed, mark=mark)
+    touched |= actions_reapply(account=account, gmail_ids=[p.gmail_id for p in parsed])
+    threads_recompute(thread_ids=touched)
+
+
+def _fields(parsed):
+    return {name: value for name, value in parsed.fields.items() if name != "thread"}
+
+
+def _threads_by_gmail_id(account, gmail_ids, parsed):
+    first = {}
+    for p in parsed:
+        first.setdefault(p.thread_id, p)
+    Thread.objects.bulk_create(
+        [
+            Thread(
+                account=account,
+                gmail_id=gid,
+                subject=first[gid].fields["subject"],
+                last_message_at=first[gid].fields["internal_date"],
+            )
+            for gid in gmail_ids
+        ],
+        ignore_conflicts=True,
+    )
+    return {t.gmail_id: t for t in Thread.objects.filter(account=account, gmail_id__in=gmail_ids)}
+
+
+def messages_delete(*, account, gmail_ids):
+    """Delete messages; answers the ids of the threads they were in."""
+    messages = Message.objects.filter(account=account, gmail_id__in=list(gmail_ids))
+    thread_ids = set(messages.values_list("thread_id", flat=True))
+    messages.delete()
+    return thread_ids
+
+
+def message_labels_change(*, account, gmail_id, add=(), remove=()):
+    """Apply one message's label changes; answers the thread touched (or None)."""
+    touched = messages_labels_change(account=account, gmail_ids=[gmail_id], add=add, remove=remove)
+    return next(iter(touched), None)
+
+
+def messages_labels_change(*, account, gmail_ids, add=(), remove=()):
+    """Add and remove labels on messages; answers the ids of their threads."""
+    messages = list(
+        Message.objects.filter(account=account, gmail_id__in=list(gmail_ids)).only("pk", "thread")
+    )
+    if remove:
+        MessageLabel.objects.filter(
+            message__in=messages, label__account=account, label__gmail_id__in=list(remove)
+        ).delete()
+    if add:
+        labels = _labels_by_gmail_id(account, add)
+        MessageLabel.objects.bulk_create(
+            [MessageLabel(message=m, label=labels[gid]) for m in messages for gid in add],
+            ignore_conflicts=True,
+        )
+    return {m.thread_id for m in messages}
+
+
+def action_apply(*, account, action):
+    """Apply a user's outbox action to the mirror, as Gmail will apply it."""
+    if action.kind == OutboxAction.Kind.SEND:
+        return
+    if action.kind == OutboxAction.Kind.DELETE:
+        touched = messages_delete(account=account, gmail_ids=action.message_ids)
+    else:
+        add, remove = action.label_delta()
+        touched = messages_labels_change(
+            account=account, gmail_ids=action.message_ids, add=add, remove=remove
+        )
+    threads_recompute(thread_ids=touched)
+
+
+def actions_reapply(*, account, gmail_ids):
+    """Apply again the pending outbox actions on these messages, so that what Gmail
+    reports before it has them never undoes what the user did. Answers the threads."""
+    gmail_ids = set(gmail_ids)
+    touched = set()
+    pending = OutboxAction.objects.filter(account=account, state=OutboxAction.State.PENDING)
+    for action in pending.exclude(kind=OutboxAction.Kind.SEND).order_by("id"):
+        ids = [gid for gid in action.message_ids if gid in gmail_ids]
+        if not ids:
+            continue
+        if action.kind == OutboxAction.Kind.DELETE:
+            touched |= messages_delete(account=account, gmail_ids=ids)
+        else:
+            add, remove = action.label_delta()
+            touched |= messages_labels_change(
+                account=account, gmail_ids=ids, add=add, remove=remove
+            )
+    return touched
+
+
+# --- threads ---------------------------------------------------------------------------
+
+
+def threads_recompute(*, thread_ids):
+    """Recompute every derived field of these threads from their messages, and their
+    ThreadLabel rows (with the copies the list indexes need). Threads left without
+    messages are deleted."""
+    thread_ids = set(thread_ids)
+    if not thread_ids:
+        return
+    threads = {t.pk: t for t in Thread.objects.filter(pk__in=thread_ids).select_related("account")}
+    messages = {}
+    for m in Message.objects.filter(thread_id__in=thread_ids).order_by("internal_date", "id"):
+        messages.setdefault(m.thread_id, []).append(m)
+    label_rows = MessageLabel.objects.filter(message__thread_id__in=thread_ids).values_list(
+        "message_id", "message__thread_id", "label_id", "label__gmail_id"
+    )
+    labels_of_thread, labels_of_message = {}, {}
+    for message_id, thread_id, label_id, gmail_id in label_rows:
+        labels_of_thread.setdefault(thread_id, {})[label_id] = gmail_id
+        labels_of_message.setdefault(message_id, set()).add(gmail_id)
+
+    empty = [pk for pk in threads if pk not in messages]
+    Thread.objects.filter(pk__in=empty).delete()
+    changed = []
+    for pk, thread_messages in messages.items():
+        thread = threads[pk]
+        last = thread_messages[-1]
+        thread.subject = thread_messages[0].subject
+        thread.snippet = last.snippet
+        thread.last_message_at = last.internal_date
+        thread.message_count = len(thread_messages)
+        thread.has_attachments = any(m.has_attachments for m in thread_messages)
+        thread.is_unread = any("UNREAD" in labels_of_message.get(m.pk, ()) for m in thread_messages)
+        thread.is_starred = any(
+            "STARRED" in labels_of_message.get(m.pk, ()) for m in thread_messages
+        )
+        thread.participants = _participants(thread_messages)
+        thread.history_id = max((m.history_id or 0) for m in thread_messages) or None
+        changed.append(thread)
+    Thread.objects.bulk_update(
+        changed,
+        [
+            "subject",
+            "snippet",
+            "last_message_at",
+            "message_count",
+            "has_attachments",
+            "is_unread",
+            "is_starred",
+            "participants",
+            "history_id",
+        ],
+    )
+    ThreadLabel.objects.filter(thread_id__in=thread_ids).delete()
+    ThreadLabel.objects.bulk_create(
+        [
+            ThreadLabel(
+                thread=thread,
+                label_id=label_id,
+                user_id=thread.account.user_id,
+                label_gmail_id=gmail_id,
+                last_message_at=thread.last_message_at,
+            )
+            for thread in changed
+            for label_id, gmail_id in labels_of_thread.get(thread.pk, {}).items()
+        ]
+    )
+
+
+def _participants(messages):
+    names = []
+    for message in messages:
+        name, address = email.utils.parseaddr(message.sender)
+        shown = (name or address.split("@")[0]).strip()
+        if shown and shown not in names:
+            names.append(shown)
+    return ", ".join(names[-MAX_PARTICIPANTS:])[:512]

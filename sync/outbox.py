@@ -1,0 +1,153 @@
+"""Writing users' actions back to Gmail, in order, until Gmail has each one.
+
+Consecutive label changes with the same labels become one messages.batchModify (up to
+1000 ids, 50 units, however many messages). An action Gmail refuses for good (400, 403
+forbidden) is marked FAILED and shown to its user; it is never dropped silently. A
+transient failure leaves it and everything after it pending, to keep their order.
+"""
+
+import base64
+import datetime as dt
+import email
+import logging
+
+from django.utils import timezone
+
+from accounts.credentials import NeedsReconnect
+from accounts.models import GmailAccount
+from mail.models import OutboxAction
+from sync import mirror
+from sync.api import Mailbox
+from sync.coordination import MailboxLock
+from sync.errors import PermanentError, RetryLater, backoff_delay
+
+logger = logging.getLogger(__name__)
+
+Kind = OutboxAction.Kind
+BATCH_MODIFY_MAX = 1000
+FAILURE_MESSAGES = {
+    Kind.DELETE: "Gmail did not allow deleting forever; the messages stay in Trash, "
+    "which Gmail empties after 30 days.",
+}
+
+
+def outbox_flush(*, account_id):
+    """Send the account's pending actions; answers when to try again, or None."""
+    account = GmailAccount.objects.filter(pk=account_id).first()
+    if account is None or not account.is_active:
+        return None
+    lock = MailboxLock(account_id, name="outbox")
+    if not lock.acquire():
+        return None  # the holder sends everything pending, ours included
+    try:
+        mailbox = Mailbox(account)
+        while group := _next_group(account):
+            try:
+                _send(mailbox, group)
+            except RetryLater as error:
+                return _postpone(group, error)
+            except PermanentError as error:
+                _fail(mailbox, group, error)
+            else:
+                OutboxAction.objects.filter(pk__in=[a.pk for a in group]).delete()
+            lock.extend()
+    except NeedsReconnect:
+        return None  # kept pending; reconnecting flushes again
+    finally:
+        lock.release()
+    return None
+
+
+def _next_group(account):
+    """The oldest pending action, with the ones right after it that can share its call."""
+    pending = list(
+        OutboxAction.objects.filter(account=account, state=OutboxAction.State.PENDING).order_by(
+            "id"
+        )[:100]
+    )
+    if not pending:
+        return []
+    group = [pending[0]]
+    if pending[0].kind != Kind.MODIFY:
+        return group
+    ids = len(pending[0].message_ids)
+    for action in pending[1:]:
+        same = action.kind == Kind.MODIFY and action.label_delta() == pending[0].label_delta()
+        if not same or ids + len(action.message_ids) > BATCH_MODIFY_MAX:
+            break
+        group.append(action)
+        ids += len(action.message_ids)
+    return group
+
+
+def _send(mailbox, group):
+    users = mailbox.users
+    first = group[0]
+    ids = list(dict.fromkeys(gid for action in group for gid in action.message_ids))
+    if first.kind == Kind.MODIFY:
+        add, remove = first.label_delta()
+        if ids and (add or remove):
+            body = {"ids": ids, "addLabelIds": add, "removeLabelIds": remove}
+            mailbox.call(
+                "messages.batchModify", users.messages().batchModify(userId="me", body=body)
+            )
+    elif first.kind in (Kind.TRASH, Kind.UNTRASH):
+        method = "messages.trash" if first.kind == Kind.TRASH else "messages.untrash"
+        verb = users.messages().trash if first.kind == Kind.TRASH else users.messages().untrash
+        # A 404 means the message is gone from Gmail already: nothing left to do.
+        mailbox.batch(method, {gid: verb(userId="me", id=gid) for gid in ids})
+    elif first.kind == Kind.DELETE:
+        mailbox.call(
+            "messages.batchDelete", users.messages().batchDelete(userId="me", body={"ids": ids})
+        )
+    elif first.kind == Kind.SEND:
+        _send_message(mailbox, first)
+
+
+def _send_message(mailbox, action):
+    if action.attempts and _already_sent(mailbox, action):
+        return
+    body = {"raw": action.raw}
+    if action.thread_gmail_id:
+        body["threadId"] = action.thread_gmail_id
+    mailbox.call("messages.send", mailbox.users.messages().send(userId="me", body=body))
+
+
+def _already_sent(mailbox, action):
+    """A send retried after a crash may have reached Gmail: look for its Message-ID."""
+    raw = base64.urlsafe_b64decode(action.raw + "=" * (-len(action.raw) % 4))
+    message_id = email.message_from_bytes(raw).get("Message-ID", "").strip("<> ")
+    if not message_id:
+        return False
+    found = mailbox.call(
+        "messages.list",
+        mailbox.users.messages().list(userId="me", q=f"rfc822msgid:{message_id}", maxResults=1),
+    )
+    return bool(found.get("messages"))
+
+
+def _postpone(group, error):
+    attempts = max(action.attempts for action in group) + 1
+    OutboxAction.objects.filter(pk__in=[a.pk for a in group]).update(
+        attempts=attempts, last_error=str(error)[:500]
+    )
+    return timezone.now() + dt.timedelta(seconds=backoff_delay(attempts, error.retry_after))
+
+
+def _fail(mailbox, group, error):
+    logger.warning(
+        "gmail refused a user action",
+        extra={"account_id": mailbox.account.pk, "kind": group[0].kind, "status": error.status},
+    )
+    message = FAILURE_MESSAGES.get(group[0].kind, f"Gmail refused this change ({error}).")
+    OutboxAction.objects.filter(pk__in=[a.pk for a in group]).update(
+        state=OutboxAction.State.FAILED, last_error=message
+    )
+    # The mirror showed the change already; show Gmail's truth again.
+    ids = list(dict.fromkeys(gid for action in group for gid in action.message_ids))
+    if ids:
+        fetched = mailbox.batch(
+            "messages.get",
+            {gid: mailbox.users.messages().get(userId="me", id=gid, format="full") for gid in ids},
+        )
+        mirror.messages_store(account=mailbox.account, resources=[r for r in fetched.values() if r])

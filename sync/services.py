@@ -1,0 +1,485 @@
+"""The sync engine: full and incremental sync of one mailbox, and its watch.
+
+Guarantees (docs/sync.md explains them at length):
+- The mirror's history cursor moves only forward, and only in the transaction that
+  commits the changes it covers: a crash anywhere replays, never skips.
+- One sync per mailbox at a time (sync.coordination.MailboxLock); a sync asked for while
+  one runs is folded into one more pass of the running one.
+- A cursor Gmail no longer knows (404) leads to a full resync that deletes only what
+  the new full listing did not see, then catches up from the new starting point.
+"""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from accounts.credentials import NeedsReconnect
+from accounts.models import GmailAccount
+from mail.models import Message, OutboxAction
+from sync import mirror
+from sync.api import Mailbox
+from sync.coordination import MailboxLock, flag_is_set, flag_pop, flag_set
+from sync.errors import HistoryTooOld, PermanentError, RetryLater, backoff_delay
+from sync.models import GmailWatch, SyncStatus
+
+logger = logging.getLogger(__name__)
+
+HISTORY_TYPES = ["messageAdded", "messageDeleted", "labelAdded", "labelRemoved"]
+INBOX_FIRST_PAGE = 50
+LIST_PAGE_SIZE = 500
+HISTORY_PAGE_SIZE = 500
+# A full sync runs in slices so that a huge mailbox gives its worker back now and then.
+FULL_SYNC_PAGES_PER_SLICE = 3
+WATCH_RENEW_BEFORE = dt.timedelta(hours=48)
+PENDING_TTL_S = 15 * 60
+
+
+class Outcome:
+    DONE = "done"
+    MORE = "more"  # a full sync slice ended; run again
+    BUSY = "busy"  # another worker holds the mailbox; it will do our pass too
+    PAUSED = "paused"
+    INACTIVE = "inactive"
+
+
+@dataclass
+class Result:
+    outcome: str
+    retry_at: dt.datetime | None = None
+    changes: dict = field(default_factory=dict)
+
+
+# --- entry point -----------------------------------------------------------------------
+
+
+def mailbox_sync(*, account_id, full=False, allow_full=True):
+    """Bring the mirror of one mailbox up to date with Gmail.
+
+    `full=True` forces a full resync. A mailbox whose full sync is not done continues
+    it, one slice per call, when `allow_full` (the full-sync queue's task); otherwise
+    the answer is MORE and the caller hands the mailbox to that queue.
+    """
+    account = GmailAccount.objects.filter(pk=account_id).first()
+    if account is None or account.status != GmailAccount.Status.ACTIVE:
+        return Result(Outcome.INACTIVE)
+    status, _ = SyncStatus.objects.get_or_create(account=account)
+    if full:
+        # Restarted by whoever holds the lock, so a running slice is never cut in two.
+        flag_set("full-requested", account_id, ttl_s=PENDING_TTL_S)
+    if status.paused_until and status.paused_until > timezone.now():
+        return Result(Outcome.PAUSED, retry_at=status.paused_until)
+    # Say there is work before looking at the lock: if another worker holds it, it
+    # finds this flag after its pass and runs one more (see the loop below).
+    flag_set("pending", account_id, ttl_s=PENDING_TTL_S)
+    result = Result(Outcome.BUSY)
+    while flag_is_set("pending", account_id):
+        lock = MailboxLock(account_id)
+        if not lock.acquire():
+            return result
+        try:
+            while flag_pop("pending", account_id):
+                result = _one_pass(account, lock, allow_full=allow_full)
+                if result.outcome != Outcome.DONE:
+                    return result
+        finally:
+            lock.release()
+    return result
+
+
+def _one_pass(account, lock, *, allow_full):
+    status = SyncStatus.objects.get(account=account)
+    if flag_pop("full-requested", account.pk):
+        _restart_full_sync(status)
+    needs_full = status.full_sync_state != SyncStatus.FullSync.DONE or status.history_id is None
+    if needs_full and not allow_full:
+        flag_set("pending", account.pk, ttl_s=PENDING_TTL_S)
+        return Result(Outcome.MORE)
+    try:
+        mailbox = Mailbox(account)
+        if needs_full:
+            result = _full_sync_slice(mailbox, status, lock)
+            if result.outcome == Outcome.MORE:
+                return result
+        try:
+            result = _incremental(mailbox, status, lock)
+        except HistoryTooOld:
+            logger.warning("history too old, full resync", extra={"account_id": account.pk})
+            _restart_full_sync(status)
+            return Result(Outcome.MORE)
+    except RetryLater as error:
+        return _pause(status, error)
+    except NeedsReconnect:
+        return Result(Outcome.INACTIVE)
+    except PermanentError as error:
+        _record_error(status, error)
+        raise
+    _record_success(status)
+    return result
+
+
+# --- full sync -------------------------------------------------------------------------
+
+
+def _restart_full_sync(status):
+    SyncStatus.objects.filter(pk=status.pk).update(
+        full_sync_state=SyncStatus.FullSync.PENDING,
+        full_sync_page_token="",
+        full_sync_history_id=None,
+        full_sync_messages_done=0,
+    )
+    status.refresh_from_db()
+
+
+def _full_sync_slice(mailbox, status, lock):
+    """Run (or resume) a full sync for up to FULL_SYNC_PAGES_PER_SLICE pages."""
+    account = mailbox.account
+    if status.full_sync_state == SyncStatus.FullSync.PENDING:
+        _full_sync_begin(mailbox, status)
+    mark = status.full_sync_history_id
+    for _ in range(FULL_SYNC_PAGES_PER_SLICE):
+        response = mailbox.call(
+            "messages.list",
+            mailbox.users.messages().list(
+                userId="me",
+                maxResults=LIST_PAGE_SIZE,
+                includeSpamTrash=True,
+                pageToken=status.full_sync_page_token or None,
+            ),
+        )
+        listed = response.get("messages", [])
+        fetched = _fetch_unseen(mailbox, listed, mark)
+        next_token = response.get("nextPageToken", "")
+        with transaction.atomic():
+            mirror.messages_store(account=account, resources=fetched, mark=mark)
+            # The checkpoint commits with the page it covers: a killed worker resumes here.
+            SyncStatus.objects.filter(pk=status.pk).update(
+                full_sync_page_token=next_token,
+                full_sync_messages_done=status.full_sync_messages_done + len(listed),
+            )
+        status.refresh_from_db()
+        lock.extend()
+        if not next_token:
+            _full_sync_finish(account, status)
+            return Result(Outcome.DONE)
+    return Result(Outcome.MORE)
+
+
+def _full_sync_begin(mailbox, status):
+    """Take the starting historyId first, then labels, then the newest page of INBOX,
+    so that the inbox is usable within seconds whatever the mailbox size."""
+    account = mailbox.account
+    profile = mailbox.call("getProfile", mailbox.users.getProfile(userId="me"))
+    mark = int(profile["historyId"])
+    labels = mailbox.call("labels.list", mailbox.users.labels().list(userId="me"))
+    mirror.labels_replace(account=account, resources=labels.get("labels", []))
+    inbox = mailbox.call(
+        "messages.list",
+        mailbox.users.messages().list(userId="me", labelIds=["INBOX"], maxResults=INBOX_FIRST_PAGE),
+    )
+    fetched = _fetch_unseen(mailbox, inbox.get("messages", []), mark)
+    with transaction.atomic():
+        mirror.messages_store(account=account, resources=fetched, mark=mark)
+        SyncStatus.objects.filter(pk=status.pk).update(
+            full_sync_state=SyncStatus.FullSync.RUNNING,
+            full_sync_history_id=mark,
+            full_sync_page_token="",
+            full_sync_messages_done=0,
+            full_sync_started_at=timezone.now(),
+        )
+    status.refresh_from_db()
+
+
+def _fetch_unseen(mailbox, listed, mark):
+    """Fetch the listed messages this full sync has not stored yet, choosing by cost:
+    threads.get (10 units) for a thread with 2+ unseen messages here, else messages.get
+    (5 units each)."""
+    ids = [m["id"] for m in listed]
+    seen = set(
+        Message.objects.filter(
+            account=mailbox.account, gmail_id__in=ids, full_sync_mark=mark
+        ).values_list("gmail_id", flat=True)
+    )
+    by_thread = {}
+    for m in listed:
+        if m["id"] not in seen:
+            by_thread.setdefault(m["threadId"], []).append(m["id"])
+    whole = [tid for tid, mids in by_thread.items() if len(mids) >= 2]
+    single = [mids[0] for tid, mids in by_thread.items() if len(mids) < 2]
+    resources = []
+    if whole:
+        threads = mailbox.batch(
+            "threads.get",
+            {tid: mailbox.users.threads().get(userId="me", id=tid, format="full") for tid in whole},
+        )
+        resources += [m for t in threads.values() if t for m in t.get("messages", [])]
+    if single:
+        messages = mailbox.batch("messages.get", _message_gets(mailbox, single))
+        resources += [m for m in messages.values() if m]
+    return resources
+
+
+def _message_gets(mailbox, ids):
+    return {mid: mailbox.users.messages().get(userId="me", id=mid, format="full") for mid in ids}
+
+
+def _full_sync_finish(account, status):
+    """Delete what the full listing did not see, then hand over to incremental sync
+    from the historyId taken before listing began."""
+    mark = status.full_sync_history_id
+    with transaction.atomic():
+        stale = Message.objects.filter(account=account).exclude(full_sync_mark__gte=mark)
+        thread_ids = set(stale.values_list("thread_id", flat=True))
+        stale.delete()
+        mirror.threads_recompute(thread_ids=thread_ids)
+        # Forward only: a resync after a 404 starts from a newer id than the old cursor.
+        status.history_id = max(status.history_id or 0, mark)
+        status.full_sync_state = SyncStatus.FullSync.DONE
+        status.full_sync_page_token = ""
+        status.last_full_sync_at = timezone.now()
+        status.save(
+            update_fields=[
+                "history_id",
+                "full_sync_state",
+                "full_sync_page_token",
+                "last_full_sync_at",
+                "updated_at",
+            ]
+        )
+
+
+# --- incremental sync ------------------------------------------------------------------
+
+
+def _incremental(mailbox, status, lock):
+    """history.list from the cursor, every page; each page's changes are committed
+    together with the cursor that covers them."""
+    account = mailbox.account
+    labels = mailbox.call("labels.list", mailbox.users.labels().list(userId="me"))
+    mirror.labels_replace(account=account, resources=labels.get("labels", []))
+    changes = {"added": 0, "deleted": 0, "relabelled": 0}
+    page_token = None
+    while True:
+        start = status.history_id
+        response = mailbox.call(
+            "history.list",
+            mailbox.users.history().list(
+                userId="me",
+                startHistoryId=start,
+                historyTypes=HISTORY_TYPES,
+                maxResults=HISTORY_PAGE_SIZE,
+                pageToken=page_token,
+            ),
+            history=True,
+        )
+        records = response.get("history", [])
+        net = net_changes(records)
+        # A label change on a message the mirror lacks: fetch it whole instead.
+        relabelled = set(net.labels) - set(net.to_fetch)
+        present = set(
+            Message.objects.filter(account=account, gmail_id__in=relabelled).values_list(
+                "gmail_id", flat=True
+            )
+        )
+        net.to_fetch += sorted(relabelled - present)
+        fetched = mailbox.batch("messages.get", _message_gets(mailbox, net.to_fetch))
+        page_token = response.get("nextPageToken")
+        # history.list returns records after startHistoryId, so a record id is a valid
+        # cursor: mid-way, the last record of the page; at the end, the mailbox's id.
+        cursor = int(records[-1]["id"]) if page_token else int(response["historyId"])
+        with transaction.atomic():
+            _apply(account, net, fetched)
+            _advance_cursor(status, start, cursor)
+        changes["added"] += len(net.to_fetch)
+        changes["deleted"] += len(net.deleted)
+        changes["relabelled"] += len(net.labels)
+        lock.extend()
+        if not page_token:
+            break
+    SyncStatus.objects.filter(pk=status.pk).update(last_incremental_sync_at=timezone.now())
+    return Result(Outcome.DONE, changes=changes)
+
+
+@dataclass
+class NetChanges:
+    to_fetch: list = field(default_factory=list)
+    deleted: set = field(default_factory=set)
+    labels: dict = field(default_factory=dict)  # gmail id -> {label id: True (add) / False}
+
+
+def net_changes(records):
+    """Fold a page of history records into one change per message.
+
+    Added messages are fetched whole (their current state covers their later label
+    changes); deleted ones are dropped from everything else; for the rest, the last
+    change to each label wins.
+    """
+    net = NetChanges()
+    added = {}
+    for record in records:
+        for item in record.get("messagesAdded", []):
+            added[item["message"]["id"]] = True
+        for item in record.get("messagesDeleted", []):
+            net.deleted.add(item["message"]["id"])
+        for kind, value in (("labelsAdded", True), ("labelsRemoved", False)):
+            for item in record.get(kind, []):
+                ops = net.labels.setdefault(item["message"]["id"], {})
+                for label_id in item.get("labelIds", []):
+                    ops[label_id] = value
+    net.to_fetch = [mid for mid in added if mid not in net.deleted]
+    for mid in list(net.labels):
+        if mid in net.deleted:
+            del net.labels[mid]
+    return net
+
+
+def _apply(account, net, fetched):
+    touched = mirror.messages_delete(account=account, gmail_ids=net.deleted)
+    resources = [r for r in fetched.values() if r]
+    parsed = [mirror.parse_message(r) for r in resources]
+    touched |= mirror.messages_upsert(account=account, parsed=parsed)
+    for gmail_id, ops in net.labels.items():
+        if gmail_id in fetched:
+            continue  # fetched whole, already current
+        thread_id = mirror.message_labels_change(
+            account=account,
+            gmail_id=gmail_id,
+            add=[label for label, on in ops.items() if on],
+            remove=[label for label, on in ops.items() if not on],
+        )
+        touched.add(thread_id)
+    touched.discard(None)
+    changed = [p.gmail_id for p in parsed] + list(net.labels)
+    touched |= mirror.actions_reapply(account=account, gmail_ids=changed)
+    mirror.threads_recompute(thread_ids=touched)
+
+
+def _advance_cursor(status, start, cursor):
+    # Compare-and-set: only the holder of the cursor it read may move it, and never back.
+    new = max(start, cursor)
+    moved = SyncStatus.objects.filter(pk=status.pk, history_id=start).update(history_id=new)
+    if not moved:
+        raise RuntimeError("history cursor moved under a running sync")
+    status.history_id = new
+
+
+# --- state bookkeeping -----------------------------------------------------------------
+
+
+def _pause(status, error):
+    delay = backoff_delay(status.failure_count, error.retry_after)
+    until = timezone.now() + dt.timedelta(seconds=delay)
+    SyncStatus.objects.filter(pk=status.pk).update(
+        paused_until=until,
+        failure_count=status.failure_count + 1,
+        last_error=str(error)[:500],
+        last_error_at=timezone.now(),
+    )
+    flag_set("pending", status.account_id, ttl_s=PENDING_TTL_S)
+    return Result(Outcome.PAUSED, retry_at=until)
+
+
+def _record_error(status, error):
+    SyncStatus.objects.filter(pk=status.pk).update(
+        failure_count=status.failure_count + 1,
+        last_error=str(error)[:500],
+        last_error_at=timezone.now(),
+    )
+
+
+def _record_success(status):
+    SyncStatus.objects.filter(pk=status.pk).update(
+        failure_count=0, paused_until=None, last_error=""
+    )
+
+
+def push_received(*, account, history_id):
+    """Record a push notification's hint: when, and the newest historyId announced."""
+    updated = SyncStatus.objects.filter(account=account).update(
+        last_push_at=timezone.now(),
+        last_push_history_id=Greatest(Coalesce("last_push_history_id", 0), Value(history_id)),
+    )
+    if not updated:
+        SyncStatus.objects.get_or_create(
+            account=account,
+            defaults={"last_push_at": timezone.now(), "last_push_history_id": history_id},
+        )
+
+
+# --- watches ---------------------------------------------------------------------------
+
+
+def watch_register(*, account):
+    """users.watch on GMAIL_PUBSUB_TOPIC; records the expiration or the failure."""
+    watch, _ = GmailWatch.objects.get_or_create(
+        account=account, defaults={"topic": settings.GMAIL_PUBSUB_TOPIC}
+    )
+    try:
+        if not settings.GMAIL_PUBSUB_TOPIC:
+            raise PermanentError("GMAIL_PUBSUB_TOPIC is not set", status=0)
+        mailbox = Mailbox(account)
+        response = mailbox.call(
+            "watch",
+            mailbox.users.watch(
+                userId="me",
+                body={"topicName": settings.GMAIL_PUBSUB_TOPIC, "labelFilterBehavior": "exclude"},
+            ),
+        )
+    except (RetryLater, PermanentError, NeedsReconnect) as error:
+        watch.last_error = str(error)[:500] or type(error).__name__
+        watch.last_error_at = timezone.now()
+        watch.save(update_fields=["last_error", "last_error_at"])
+        raise
+    watch.topic = settings.GMAIL_PUBSUB_TOPIC
+    watch.history_id = int(response["historyId"])
+    watch.expiration = dt.datetime.fromtimestamp(int(response["expiration"]) / 1000, tz=dt.UTC)
+    watch.last_renewed_at = timezone.now()
+    watch.last_error = ""
+    watch.save()
+    return watch
+
+
+def watches_due():
+    """Active accounts whose watch is missing or expires within 48 hours."""
+    soon = timezone.now() + WATCH_RENEW_BEFORE
+    return GmailAccount.objects.filter(status=GmailAccount.Status.ACTIVE).exclude(
+        watch__expiration__gt=soon
+    )
+
+
+def watch_stop(*, account):
+    mailbox = Mailbox(account)
+    mailbox.call("stop", mailbox.users.stop(userId="me"))
+    GmailWatch.objects.filter(account=account).delete()
+
+
+# --- fallback polling ------------------------------------------------------------------
+
+
+def mailboxes_to_poll(*, quiet_for):
+    """Active, fully synced mailboxes with no push and no sync for `quiet_for`."""
+    since = timezone.now() - quiet_for
+    statuses = SyncStatus.objects.filter(
+        account__status=GmailAccount.Status.ACTIVE,
+        full_sync_state=SyncStatus.FullSync.DONE,
+    )
+    quiet_push = statuses.filter(last_push_at__lt=since) | statuses.filter(last_push_at=None)
+    quiet = quiet_push.filter(last_incremental_sync_at__lt=since) | quiet_push.filter(
+        last_incremental_sync_at=None
+    )
+    return list(quiet.values_list("account_id", flat=True))
+
+
+def accounts_with_pending_actions():
+    return list(
+        OutboxAction.objects.filter(
+            state=OutboxAction.State.PENDING, account__status=GmailAccount.Status.ACTIVE
+        )
+        .values_list("account_id", flat=True)
+        .distinct()
+    )

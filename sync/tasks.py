@@ -1,0 +1,111 @@
+"""Celery tasks: ids in, a service called, the follow-up scheduled. Nothing else.
+
+Queues: `sync` (incremental syncs, polls, watches), `sync_full` (full-sync slices, so
+a huge first sync never holds back other mailboxes' new mail), and `outbox`.
+"""
+
+import contextlib
+import datetime as dt
+
+from celery import shared_task
+
+from accounts.credentials import NeedsReconnect
+from accounts.models import GmailAccount
+from sync import outbox, services
+from sync.coordination import flag_pop, flag_set
+from sync.errors import RetryLater, SyncError
+from sync.services import Outcome
+
+QUEUED_TTL_S = 10 * 60
+POLL_QUIET_FOR = dt.timedelta(minutes=5)
+
+
+def sync_enqueue(account_id):
+    """Ask for an incremental sync; a burst of asks while one waits is one task."""
+    if flag_set("queued", account_id, ttl_s=QUEUED_TTL_S):
+        sync_mailbox.delay(account_id=account_id)
+
+
+def full_sync_enqueue(account_id):
+    if flag_set("full-queued", account_id, ttl_s=QUEUED_TTL_S):
+        full_sync.delay(account_id=account_id)
+
+
+@shared_task(name="sync.tasks.mailbox_connected", acks_late=True)
+def mailbox_connected(account_id):
+    """A mailbox was connected or reconnected: watch it, sync it, send what waited."""
+    account = GmailAccount.objects.filter(pk=account_id).first()
+    if account is None or not account.is_active:
+        return
+    # A failure is recorded on the watch, and the hourly renewal tries again.
+    with contextlib.suppress(SyncError, NeedsReconnect):
+        services.watch_register(account=account)
+    sync_enqueue(account_id)
+    outbox_flush_enqueue(account_id)
+
+
+@shared_task(name="sync.tasks.sync_mailbox", acks_late=True)
+def sync_mailbox(account_id, full=False):
+    flag_pop("queued", account_id)
+    result = services.mailbox_sync(account_id=account_id, full=full, allow_full=False)
+    _follow_up(account_id, result)
+
+
+@shared_task(name="sync.tasks.full_sync", acks_late=True)
+def full_sync(account_id):
+    flag_pop("full-queued", account_id)
+    _follow_up(account_id, services.mailbox_sync(account_id=account_id))
+
+
+def _follow_up(account_id, result):
+    if result.outcome == Outcome.MORE:
+        full_sync_enqueue(account_id)
+    elif result.outcome == Outcome.PAUSED:
+        sync_mailbox.apply_async(kwargs={"account_id": account_id}, eta=result.retry_at)
+
+
+@shared_task(name="sync.tasks.poll_quiet_mailboxes")
+def poll_quiet_mailboxes():
+    """The fallback for lost pushes: sync every mailbox that has been quiet too long."""
+    for account_id in services.mailboxes_to_poll(quiet_for=POLL_QUIET_FOR):
+        sync_enqueue(account_id)
+
+
+@shared_task(name="sync.tasks.renew_watches")
+def renew_watches():
+    for account in services.watches_due():
+        renew_watch.delay(account_id=account.pk)
+
+
+@shared_task(
+    name="sync.tasks.renew_watch",
+    acks_late=True,
+    autoretry_for=(RetryLater,),
+    retry_backoff=60,
+    retry_backoff_max=30 * 60,
+    max_retries=5,
+)
+def renew_watch(account_id):
+    account = GmailAccount.objects.filter(pk=account_id).first()
+    if account is not None and account.is_active:
+        services.watch_register(account=account)
+
+
+def outbox_flush_enqueue(account_id):
+    if flag_set("outbox-queued", account_id, ttl_s=QUEUED_TTL_S):
+        flush_outbox.delay(account_id=account_id)
+
+
+@shared_task(name="sync.tasks.flush_outbox", acks_late=True)
+def flush_outbox(account_id):
+    flag_pop("outbox-queued", account_id)
+    retry_at = outbox.outbox_flush(account_id=account_id)
+    if retry_at is not None:
+        flush_outbox.apply_async(kwargs={"account_id": account_id}, eta=retry_at)
+
+
+@shared_task(name="sync.tasks.flush_pending_outboxes")
+def flush_pending_outboxes():
+    """Safety net: any pending user action gets another try, whatever was lost."""
+    for account_id in services.accounts_with_pending_actions():
+        outbox_flush_enqueue(account_id)

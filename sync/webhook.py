@@ -1,0 +1,116 @@
+"""Checking and reading a Pub/Sub push before the webhook believes it.
+
+Two independent checks, each on when its setting is set:
+- PUBSUB_VERIFICATION_TOKEN: the `?token=` secret of the push endpoint, compared in
+  constant time;
+- PUBSUB_AUDIENCE: the OIDC JWT in `Authorization: Bearer`, signed by Google (the keys
+  at the certs URL, cached), with iss accounts.google.com, aud = PUBSUB_AUDIENCE,
+  email = PUBSUB_SERVICE_ACCOUNT and email_verified.
+With neither configured the webhook accepts pushes only when DEBUG is on.
+"""
+
+import base64
+import binascii
+import hmac
+import json
+from dataclasses import dataclass
+
+import requests
+from django.conf import settings
+from django.core.cache import cache
+from google.auth import exceptions as google_exceptions
+from google.auth import jwt
+
+from sync.gmail import google_url
+
+ISSUERS = {"accounts.google.com", "https://accounts.google.com"}
+CERTS_CACHE_KEY = "sync:pubsub-certs"
+CERTS_CACHE_S = 60 * 60
+CERTS_TIMEOUT_S = 5
+
+
+class PushRejected(Exception):
+    def __init__(self, status, reason):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Push:
+    message_id: str
+    email: str
+    history_id: int
+
+
+def verify(request):
+    """Raise PushRejected (401 missing, 403 wrong) unless the push is authentic."""
+    token_on = bool(settings.PUBSUB_VERIFICATION_TOKEN)
+    oidc_on = bool(settings.PUBSUB_AUDIENCE)
+    if not token_on and not oidc_on and not settings.DEBUG:
+        raise PushRejected(403, "push authentication is not configured")
+    if token_on:
+        given = request.GET.get("token", "")
+        if not given:
+            raise PushRejected(401, "missing token")
+        if not hmac.compare_digest(given.encode(), settings.PUBSUB_VERIFICATION_TOKEN.encode()):
+            raise PushRejected(403, "wrong token")
+    if oidc_on:
+        _verify_oidc(request.headers.get("Authorization", ""))
+
+
+def _verify_oidc(header):
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise PushRejected(401, "missing bearer token")
+    try:
+        claims = _decode(token)
+    except (ValueError, google_exceptions.GoogleAuthError) as error:
+        raise PushRejected(403, f"bad token: {type(error).__name__}") from error
+    if claims.get("iss") not in ISSUERS:
+        raise PushRejected(403, "wrong issuer")
+    if settings.PUBSUB_SERVICE_ACCOUNT and claims.get("email") != settings.PUBSUB_SERVICE_ACCOUNT:
+        raise PushRejected(403, "wrong service account")
+    if claims.get("email_verified") is not True:
+        raise PushRejected(403, "service account email not verified")
+
+
+def _decode(token):
+    """Check signature, expiry and audience; refetch the keys once for an unknown kid
+    (Google rotates them)."""
+    try:
+        return jwt.decode(token, certs=_certs(), audience=settings.PUBSUB_AUDIENCE)
+    except ValueError as error:
+        if "Certificate for key id" not in str(error):
+            raise
+    return jwt.decode(token, certs=_certs(refresh=True), audience=settings.PUBSUB_AUDIENCE)
+
+
+def _certs(*, refresh=False):
+    certs = None if refresh else cache.get(CERTS_CACHE_KEY)
+    if certs is None:
+        try:
+            response = requests.get(google_url("certs_pem"), timeout=CERTS_TIMEOUT_S)
+            response.raise_for_status()
+            certs = response.json()
+        except (requests.RequestException, ValueError) as error:
+            raise ValueError("could not fetch Google's certificates") from error
+        cache.set(CERTS_CACHE_KEY, certs, CERTS_CACHE_S)
+    return certs
+
+
+def parse(body):
+    """The push envelope as a Push; ValueError for anything malformed."""
+    try:
+        envelope = json.loads(body)
+        message = envelope["message"]
+        message_id = str(message.get("messageId") or message.get("message_id") or "")
+        data = message["data"]
+        decoded = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
+        email = decoded["emailAddress"]
+        history_id = int(decoded["historyId"])  # Gmail sends a string or a number
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as error:
+        raise ValueError("malformed push") from error
+    if not message_id or not isinstance(email, str) or "@" not in email or history_id <= 0:
+        raise ValueError("malformed push")
+    return Push(message_id=message_id, email=email, history_id=history_id)

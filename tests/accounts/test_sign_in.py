@@ -1,0 +1,216 @@
+"""Google sign-in through django-allauth, against the emulator over real HTTP.
+
+Django's test client plays the browser on Tern's side; httpx plays it on Google's (the
+emulator's consent page). allauth talks to the emulator's token and userinfo endpoints
+itself, as it would to Google.
+"""
+
+import json
+import urllib.parse
+
+import httpx
+import pytest
+from allauth.socialaccount.models import SocialAccount, SocialToken
+
+from accounts.credentials import decrypt_tokens
+from accounts.models import GmailAccount, User
+from tests.fixtures.emulator import DEFAULT_SCOPES
+
+pytestmark = pytest.mark.django_db
+
+ALICE = "alice@example.com"
+ALICE_WORK = "alice@work.example"
+BOB = "bob@example.com"
+GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.modify"
+
+
+@pytest.fixture
+def google(emulator):
+    for email, name in ((ALICE, "Alice Example"), (ALICE_WORK, "Alice at Work"), (BOB, "Bob")):
+        emulator.create_user(email, name)
+    return emulator
+
+
+@pytest.fixture
+def queued_tasks(settings):
+    """The Celery messages waiting in the real Redis broker, by task name."""
+    import redis
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("sync", "celery")
+
+    def read():
+        tasks = []
+        for queue in ("sync", "celery"):
+            for raw in broker.lrange(queue, 0, -1):
+                message = json.loads(raw)
+                tasks.append((message["headers"]["task"], message["headers"]["kwargsrepr"]))
+        return tasks
+
+    return read
+
+
+def start(client, process="login", **params):
+    """Press "Sign in with Google" (or "Add another account"): answers the consent URL."""
+    response = client.post("/accounts/google/login/", {"process": process, **params})
+    assert response.status_code == 302, response.content
+    return response["Location"]
+
+
+def consent(emulator, authorize_url, email, *, scopes=None, deny=False):
+    """On the emulator's consent page, pick `email` (or decline); answers Tern's callback
+    URL that Google redirects the browser to."""
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(authorize_url).query))
+    assert authorize_url.startswith(emulator.url)
+    if scopes is not None:
+        query["scope"] = " ".join(scopes)
+    if deny:
+        query["deny"] = "1"
+    response = httpx.post(
+        f"{emulator.url}/o/oauth2/v2/auth/consent", data={**query, "email": email}
+    )
+    assert response.status_code == 302, response.text
+    return response.headers["location"]
+
+
+def finish(client, callback_url):
+    parts = urllib.parse.urlsplit(callback_url)
+    return client.get(f"{parts.path}?{parts.query}")
+
+
+def sign_in(client, emulator, email, process="login", **kwargs):
+    return finish(client, consent(emulator, start(client, process), email, **kwargs))
+
+
+def test_the_consent_request_asks_for_gmail_offline_with_pkce(client, google):
+    url = start(client)
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+
+    assert set(query["scope"].split()) == set(DEFAULT_SCOPES)
+    assert query["access_type"] == "offline"
+    assert query["prompt"] == "consent"
+    assert query["code_challenge_method"] == "S256"
+    assert query["state"]
+
+
+def test_first_sign_in_creates_the_user_and_the_connected_account(
+    client, google, queued_tasks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sign_in(client, google, ALICE)
+
+    assert response.status_code == 302
+    assert response["Location"] == "/mail/"
+    account = GmailAccount.objects.get(email=ALICE)
+    assert account.status == GmailAccount.Status.ACTIVE
+    assert account.user.email == ALICE
+    assert GMAIL_SCOPE in account.scopes.split()
+    tokens = decrypt_tokens(account.encrypted_credentials)
+    assert tokens["access_token"].startswith("ya29.")
+    assert tokens["refresh_token"].startswith("1//")
+    assert not SocialToken.objects.exists()  # allauth keeps no copy
+    assert ("sync.tasks.mailbox_connected", f"{{'account_id': {account.pk}}}") in queued_tasks()
+    assert client.get("/mail/").status_code == 200
+
+
+def test_signing_in_again_signs_into_the_same_user(
+    client, google, queued_tasks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_in(client, google, ALICE)
+        client.post("/accounts/logout/")
+        response = sign_in(client, google, ALICE)
+
+    assert response["Location"] == "/mail/"
+    assert User.objects.count() == 1
+    assert GmailAccount.objects.count() == 1
+    # Nothing to resume: the first sync was queued once, at sign-up.
+    assert [t for t, _ in queued_tasks()].count("sync.tasks.mailbox_connected") == 1
+
+
+def test_a_second_gmail_account_joins_the_same_user(client, google):
+    sign_in(client, google, ALICE)
+
+    response = sign_in(client, google, ALICE_WORK, process="connect")
+
+    assert response.status_code == 302
+    alice = User.objects.get()
+    assert sorted(alice.gmail_accounts.values_list("email", flat=True)) == [ALICE, ALICE_WORK]
+
+
+def test_an_address_connected_to_someone_else_is_refused(client, google):
+    sign_in(client, google, BOB)
+    client.post("/accounts/logout/")
+    sign_in(client, google, ALICE)
+
+    response = sign_in(client, google, BOB, process="connect")
+
+    assert response.status_code == 302
+    page = client.get(response["Location"], follow=True)
+    assert "already connected to" in page.content.decode()
+    assert GmailAccount.objects.get(email=BOB).user.email == BOB
+    assert User.objects.get(email=ALICE).gmail_accounts.count() == 1
+
+
+def test_a_denied_consent_returns_to_the_landing_page_with_a_message(client, google):
+    response = sign_in(client, google, ALICE, deny=True)
+
+    assert response.status_code == 302
+    page = client.get(response["Location"])
+    assert "did not give Tern access" in page.content.decode()
+    assert not User.objects.exists()
+
+
+def test_consent_without_the_gmail_scope_explains_instead_of_crashing(client, google):
+    response = sign_in(client, google, ALICE, scopes=["openid", "email", "profile"])
+
+    assert response.status_code == 200
+    assert "Tern needs access to Gmail" in response.content.decode()
+    assert not GmailAccount.objects.exists()
+
+
+def test_a_tampered_state_changes_nothing(client, google):
+    callback = consent(google, start(client), ALICE)
+    tampered = callback.replace("state=", "state=x")
+
+    response = finish(client, tampered)
+
+    assert response.status_code == 302
+    assert "did not work" in client.get(response["Location"]).content.decode()
+    assert not User.objects.exists()
+
+
+def test_a_replayed_authorization_code_is_refused(client, google):
+    callback = consent(google, start(client), ALICE)
+    finish(client, callback)
+    client.post("/accounts/logout/")
+
+    response = finish(client, callback)
+
+    assert response.status_code == 302
+    assert User.objects.count() == 1
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_token_endpoint_that_is_down_creates_nothing(client, google, settings):
+    url = start(client)
+    callback = consent(google, url, ALICE)
+    google.set_faults(error_rate=1.0, statuses=[503], seed=1, methods=["oauth.token"])
+
+    response = finish(client, callback)
+
+    assert response.status_code == 302
+    assert "did not work" in client.get(response["Location"]).content.decode()
+    assert not User.objects.exists() and not SocialAccount.objects.exists()
+
+
+def test_a_slow_token_endpoint_times_out_with_a_message(client, google, settings):
+    settings.SOCIALACCOUNT_REQUESTS_TIMEOUT = 1
+    callback = consent(google, start(client), ALICE)
+    google.set_faults(latency_ms=2500, methods=["oauth.token"])
+
+    response = finish(client, callback)
+
+    assert response.status_code == 302
+    assert "did not work" in client.get(response["Location"]).content.decode()
+    assert not User.objects.exists()
