@@ -27,13 +27,10 @@ def bob_mailbox(bob):
 
 @pytest.fixture(autouse=True)
 def fresh_cache(settings):
-    """Each test starts with an empty cache and no sync locks or flags in Redis (the
-    test settings give the suite its own Redis database and key prefix)."""
-    from django.core.cache import cache
-
+    """Each test starts with an empty cache and no sync locks or flags in Redis. The
+    test settings give each run its own key prefix, so only this run's keys go."""
     from sync.coordination import redis_client
 
-    cache.clear()
     client = redis_client()
-    for key in client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:sync:*"):
+    for key in client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
         client.delete(key)

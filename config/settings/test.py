@@ -7,7 +7,9 @@ import socket
 # local ones (their own database, test_tern, and Redis database 15).
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/tern")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
-os.environ.setdefault("REDIS_KEY_PREFIX", "tern-test")
+# Per process, so that two test runs on one machine (a developer's and CI's) never
+# share cache keys, locks or a test database.
+os.environ.setdefault("REDIS_KEY_PREFIX", f"tern-test-{os.getpid()}")
 
 
 def _free_port():
@@ -36,3 +38,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+DATABASES["default"]["TEST"] = {"NAME": f"test_tern_{os.getpid()}"}  # noqa: F405

@@ -6,14 +6,19 @@ itself, as it would to Google.
 """
 
 import json
+import logging
 import urllib.parse
 
 import httpx
 import pytest
 from allauth.socialaccount.models import SocialAccount, SocialToken
+from django.db import connection
+from django.utils import timezone
 
-from accounts.credentials import decrypt_tokens
+from accounts.credentials import NeedsReconnect, account_credentials, decrypt_tokens
 from accounts.models import GmailAccount, User
+from accounts.services import SYNC_TASK
+from sync.models import SyncStatus
 from tests.fixtures.emulator import DEFAULT_SCOPES
 
 pytestmark = pytest.mark.django_db
@@ -214,3 +219,54 @@ def test_a_slow_token_endpoint_times_out_with_a_message(client, google, settings
     assert response.status_code == 302
     assert "did not work" in client.get(response["Location"]).content.decode()
     assert not User.objects.exists()
+
+
+def test_reconnecting_after_revocation_resumes_where_sync_stopped(
+    client, google, queued_tasks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_in(client, google, ALICE)
+    account = GmailAccount.objects.get()
+    SyncStatus.objects.create(
+        account=account, history_id=4242, full_sync_state=SyncStatus.FullSync.DONE
+    )
+    revoked = decrypt_tokens(account.encrypted_credentials)
+    google.revoke(ALICE)
+    GmailAccount.objects.filter(pk=account.pk).update(token_expiry=timezone.now())
+    with pytest.raises(NeedsReconnect):
+        account_credentials(GmailAccount.objects.get()).refresh(None)
+    assert f"Reconnect {ALICE}" in client.get("/mail/").content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = sign_in(client, google, ALICE, process="connect")
+
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.status == GmailAccount.Status.ACTIVE
+    tokens = decrypt_tokens(account.encrypted_credentials)
+    assert tokens["refresh_token"] != revoked["refresh_token"]
+    assert f"Reconnect {ALICE}" not in client.get("/mail/").content.decode()
+    assert SyncStatus.objects.get(account=account).history_id == 4242  # resumes, not restarts
+    connected = [kwargs for task, kwargs in queued_tasks() if task == SYNC_TASK]
+    assert connected == [f"{{'account_id': {account.pk}}}"] * 2
+
+
+def test_no_token_is_stored_or_logged_in_clear(client, google, caplog):
+    caplog.set_level(logging.DEBUG)
+    sign_in(client, google, ALICE)
+    account = GmailAccount.objects.get()
+    GmailAccount.objects.filter(pk=account.pk).update(token_expiry=timezone.now())
+    account_credentials(GmailAccount.objects.get()).refresh(None)  # a refresh, logged or not
+
+    live = google.tokens(ALICE)
+    secrets = [t["token"] for t in live["access_tokens"] + live["refresh_tokens"]]
+    assert len(secrets) >= 3  # the first access token, its refresh token, the refreshed one
+    everything = []
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f'SELECT * FROM "{table}"')
+            everything.append(repr(cursor.fetchall()))
+    database = "\n".join(everything)
+    for secret in secrets:
+        assert secret not in database
+        assert secret not in caplog.text
