@@ -31,6 +31,7 @@ local tokens = tonumber(state[1]) or burst
 local ts = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + (now - ts) * rate) - cost
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('HINCRBY', KEYS[1], 'spent', cost)
 redis.call('EXPIRE', KEYS[1], 3600)
 if tokens >= 0 then return '0' end
 return tostring(-tokens / rate)
@@ -68,6 +69,14 @@ def quota_reserve(account_id, units):
         reserve = redis_client().register_script(_RESERVE)
         return float(reserve(keys=[_key("quota", account_id)], args=[rate, burst, units]))
     return _local.reserve(account_id, units, rate, burst)
+
+
+def quota_spent(account_id):
+    """Units reserved for the account in the last hour of activity (an operator's figure:
+    it should equal what Google charged)."""
+    if settings.REDIS_URL:
+        return int(redis_client().hget(_key("quota", account_id), "spent") or 0)
+    return _local.spent.get(account_id, 0)
 
 
 class MailboxLock:
@@ -130,6 +139,7 @@ class _Local:
         self._mutex = threading.Lock()
         self._keys = {}  # key -> (value, expires at)
         self._buckets = {}  # account id -> (tokens, at)
+        self.spent = {}  # account id -> units
 
     def _live(self, key, now):
         value, until = self._keys.get(key, (None, 0))
@@ -170,6 +180,7 @@ class _Local:
             tokens, at = self._buckets.get(account_id, (burst, now))
             tokens = min(burst, tokens + (now - at) * rate) - units
             self._buckets[account_id] = (tokens, now)
+            self.spent[account_id] = self.spent.get(account_id, 0) + units
             return 0.0 if tokens >= 0 else -tokens / rate
 
 
