@@ -140,28 +140,47 @@ def _parse_date(value):
 
 
 def labels_replace(*, account, resources):
-    """Make the account's labels exactly Gmail's list (labels.list)."""
+    """Make the account's labels exactly Gmail's list (labels.list), writing only what
+    changed: this runs on every incremental sync."""
+    wanted = {resource["id"]: _label_fields(resource) for resource in resources}
+    existing = {label.gmail_id: label for label in Label.objects.filter(account=account)}
+    changed, created = [], []
+    for gmail_id, fields in wanted.items():
+        label = existing.get(gmail_id)
+        if label is None:
+            created.append(Label(account=account, gmail_id=gmail_id, **fields))
+        elif any(getattr(label, name) != value for name, value in fields.items()):
+            for name, value in fields.items():
+                setattr(label, name, value)
+            changed.append(label)
     with transaction.atomic():
-        seen = []
-        for resource in resources:
-            color = resource.get("color", {})
-            Label.objects.update_or_create(
-                account=account,
-                gmail_id=resource["id"],
-                defaults={
-                    "name": resource.get("name", resource["id"]),
-                    "type": Label.Type.SYSTEM
-                    if resource.get("type") == "system"
-                    else Label.Type.USER,
-                    "background_color": color.get("backgroundColor", "")[:7],
-                    "text_color": color.get("textColor", "")[:7],
-                    "label_list_visibility": resource.get("labelListVisibility", ""),
-                    "message_list_visibility": resource.get("messageListVisibility", ""),
-                },
-            )
-            seen.append(resource["id"])
+        Label.objects.bulk_create(created, ignore_conflicts=True)
+        Label.objects.bulk_update(changed, LABEL_FIELDS)
         # A label deleted in Gmail is gone from every message there too.
-        Label.objects.filter(account=account).exclude(gmail_id__in=seen).delete()
+        gone = [label.pk for gmail_id, label in existing.items() if gmail_id not in wanted]
+        Label.objects.filter(pk__in=gone).delete()
+
+
+LABEL_FIELDS = [
+    "name",
+    "type",
+    "background_color",
+    "text_color",
+    "label_list_visibility",
+    "message_list_visibility",
+]
+
+
+def _label_fields(resource):
+    color = resource.get("color", {})
+    return {
+        "name": resource.get("name", resource["id"]),
+        "type": Label.Type.SYSTEM if resource.get("type") == "system" else Label.Type.USER,
+        "background_color": color.get("backgroundColor", "")[:7],
+        "text_color": color.get("textColor", "")[:7],
+        "label_list_visibility": resource.get("labelListVisibility", ""),
+        "message_list_visibility": resource.get("messageListVisibility", ""),
+    }
 
 
 def _labels_by_gmail_id(account, gmail_ids):

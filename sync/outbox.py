@@ -18,12 +18,13 @@ from accounts.models import GmailAccount
 from mail.models import OutboxAction
 from sync import mirror
 from sync.api import Mailbox
-from sync.coordination import MailboxLock
+from sync.coordination import MailboxLock, flag_is_set, flag_pop, flag_set
 from sync.errors import PermanentError, RetryLater, backoff_delay
 
 logger = logging.getLogger(__name__)
 
 Kind = OutboxAction.Kind
+PENDING_TTL_S = 15 * 60
 BATCH_MODIFY_MAX = 1000
 FAILURE_MESSAGES = {
     Kind.DELETE: "Gmail did not allow deleting forever; the messages stay in Trash, "
@@ -36,25 +37,37 @@ def outbox_flush(*, account_id):
     account = GmailAccount.objects.filter(pk=account_id).first()
     if account is None or not account.is_active:
         return None
-    lock = MailboxLock(account_id, name="outbox")
-    if not lock.acquire():
-        return None  # the holder sends everything pending, ours included
-    try:
-        mailbox = Mailbox(account)
-        while group := _next_group(account):
-            try:
-                _send(mailbox, group)
-            except RetryLater as error:
-                return _postpone(group, error)
-            except PermanentError as error:
-                _fail(mailbox, group, error)
-            else:
-                OutboxAction.objects.filter(pk__in=[a.pk for a in group]).delete()
-            lock.extend()
-    except NeedsReconnect:
-        return None  # kept pending; reconnecting flushes again
-    finally:
-        lock.release()
+    # As in sync.services.mailbox_sync: say there is work, then whoever holds the lock
+    # (us, or a flush already running) drains the outbox once more for it.
+    flag_set("outbox-pending", account_id, ttl_s=PENDING_TTL_S)
+    while flag_is_set("outbox-pending", account_id):
+        lock = MailboxLock(account_id, name="outbox")
+        if not lock.acquire():
+            return None
+        try:
+            while flag_pop("outbox-pending", account_id):
+                retry_at = _drain(account, lock)
+                if retry_at is not None:
+                    return retry_at
+        except NeedsReconnect:
+            return None  # kept pending; reconnecting flushes again
+        finally:
+            lock.release()
+    return None
+
+
+def _drain(account, lock):
+    mailbox = Mailbox(account)
+    while group := _next_group(account):
+        try:
+            _send(mailbox, group)
+        except RetryLater as error:
+            return _postpone(group, error)
+        except PermanentError as error:
+            _fail(mailbox, group, error)
+        else:
+            OutboxAction.objects.filter(pk__in=[a.pk for a in group]).delete()
+        lock.extend()
     return None
 
 

@@ -98,8 +98,7 @@ def _one_pass(account, lock, *, allow_full):
         _restart_full_sync(status)
     needs_full = status.full_sync_state != SyncStatus.FullSync.DONE or status.history_id is None
     if needs_full and not allow_full:
-        flag_set("pending", account.pk, ttl_s=PENDING_TTL_S)
-        return Result(Outcome.MORE)
+        return Result(Outcome.MORE)  # the caller hands the mailbox to the full-sync queue
     try:
         mailbox = Mailbox(account)
         if needs_full:

@@ -16,7 +16,8 @@ from sync.coordination import flag_pop, flag_set
 from sync.errors import RetryLater, SyncError
 from sync.services import Outcome
 
-QUEUED_TTL_S = 10 * 60
+# Set while a task waits in the queue; it lapses on its own if a task is ever lost.
+QUEUED_TTL_S = 2 * 60
 POLL_QUIET_FOR = dt.timedelta(minutes=5)
 
 
