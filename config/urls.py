@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("mail/", include("mail.urls")),
     path("webhooks/", include("sync.urls")),
+    path("health/", include("monitoring.urls")),
     # Ours first: the same callback, keeping the scopes Google says were granted.
     path("accounts/google/login/callback/", oauth2_callback, name="google_callback"),
     path("accounts/", include("allauth.urls")),

@@ -1,8 +1,9 @@
 """Reads of the mailbox mirror. Every read is scoped to a user: pass the user, always."""
 
 from django.db.models import Q
+from django.shortcuts import get_object_or_404
 
-from mail.models import ThreadLabel
+from mail.models import OutboxAction, ThreadLabel
 
 PAGE_SIZE = 50
 
@@ -37,3 +38,18 @@ def threads_with_label(*, user, label_gmail_id=None, label=None, before=None):
             Q(last_message_at__lt=at) | Q(last_message_at=at, thread_id__lt=thread_id)
         )
     return rows.select_related("thread__account").order_by("-last_message_at", "-thread_id")
+
+
+def failed_actions(*, user):
+    """The user's actions Gmail refused for good, newest first, to show them why."""
+    return list(
+        OutboxAction.objects.filter(account__user=user, state=OutboxAction.State.FAILED)
+        .select_related("account")
+        .order_by("-id")[:20]
+    )
+
+
+def failed_action_for_user(*, user, action_id):
+    return get_object_or_404(
+        OutboxAction, pk=action_id, account__user=user, state=OutboxAction.State.FAILED
+    )

@@ -108,9 +108,6 @@ def _flush_soon(account_id):
     outbox_flush_enqueue(account_id)
 
 
-def failed_actions(*, user):
-    return list(
-        OutboxAction.objects.filter(account__user=user, state=OutboxAction.State.FAILED)
-        .select_related("account")
-        .order_by("-id")[:20]
-    )
+def failed_action_dismiss(*, action):
+    """The user has read why Gmail refused an action; forget it."""
+    action.delete()

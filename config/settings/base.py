@@ -216,14 +216,12 @@ LOGGING = {
 }
 
 if SENTRY_DSN:
-    import sentry_sdk
+    from monitoring.sentry import init as init_sentry
 
-    sentry_sdk.init(
+    init_sentry(
         dsn=SENTRY_DSN,
         environment=SENTRY_ENVIRONMENT,
         traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
-        # Never send cookies, headers with tokens, addresses or request bodies.
-        send_default_pii=False,
     )
 
 # SIGN-IN (django-allauth, Google only)

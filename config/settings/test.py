@@ -40,3 +40,6 @@ STORAGES = {
 }
 
 DATABASES["default"]["TEST"] = {"NAME": f"test_tern_{os.getpid()}"}  # noqa: F405
+# Threads of end-to-end tests (live server, Celery worker) must not keep connections
+# open after their request or task, or the test database cannot be dropped at the end.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -6,7 +6,7 @@ import pytest
 
 from mail import services
 from mail.models import Message, OutboxAction, Thread
-from mail.selectors import thread_list
+from mail.selectors import failed_actions, thread_list
 from sync.outbox import outbox_flush
 from sync.services import Outcome, mailbox_sync
 from tests.sync.helpers import assert_mirror_equals_gmail, connect, deliver, raw_message
@@ -113,7 +113,7 @@ def test_a_refused_action_is_shown_and_the_mirror_shows_gmail_again(
 
     outbox_flush(account_id=mailbox.pk)
 
-    failed = services.failed_actions(user=mailbox.user)
+    failed = failed_actions(user=mailbox.user)
     assert [a.kind for a in failed] == [OutboxAction.Kind.DELETE]
     assert "stay in Trash" in failed[0].last_error
     assert Message.objects.filter(account=mailbox, subject="thread 2").exists()

@@ -1,6 +1,7 @@
 import pytest
 from django.urls import reverse
 
+from mail.models import OutboxAction
 from tests.mail.factories import ThreadFactory
 
 pytestmark = pytest.mark.django_db
@@ -39,3 +40,24 @@ def test_the_inbox_needs_a_signed_in_user(client):
 
     assert response.status_code == 302
     assert response["Location"].startswith("/?next=")
+
+
+def test_an_action_gmail_refused_is_shown_until_dismissed(client, alice_mailbox, bob_mailbox):
+    refused = OutboxAction.objects.create(
+        account=alice_mailbox,
+        kind=OutboxAction.Kind.DELETE,
+        state=OutboxAction.State.FAILED,
+        last_error="Gmail did not allow deleting forever.",
+    )
+    bobs = OutboxAction.objects.create(
+        account=bob_mailbox, kind=OutboxAction.Kind.DELETE, state=OutboxAction.State.FAILED
+    )
+    client.force_login(alice_mailbox.user)
+
+    page = client.get(reverse("mail:inbox")).content.decode()
+    assert "Delete forever" in page and "did not allow deleting forever" in page
+
+    assert client.post(reverse("mail:dismiss_failed_action", args=[bobs.pk])).status_code == 404
+    client.post(reverse("mail:dismiss_failed_action", args=[refused.pk]))
+    assert "did not allow" not in client.get(reverse("mail:inbox")).content.decode()
+    assert OutboxAction.objects.filter(pk=bobs.pk).exists()

@@ -1,0 +1,74 @@
+"""Health checks: each answers (state, detail) and is timed by `run_checks`.
+
+States: "ok"; "warn" (worth an operator's look, not a reason to take the process out of
+rotation); "fail". The database failing makes Tern "down"; Redis failing, "degraded".
+"""
+
+import time
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import GmailAccount
+from sync.models import GmailWatch, SyncStatus
+
+
+def check_database():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return "ok", ""
+
+
+def check_redis():
+    if not settings.REDIS_URL:
+        return "ok", "not configured (embedded defaults)"
+    from sync.coordination import redis_client
+
+    redis_client().ping()
+    return "ok", ""
+
+
+def check_watches():
+    """Active mailboxes whose Gmail watch is missing, expired or failing to renew."""
+    active = GmailAccount.objects.filter(status=GmailAccount.Status.ACTIVE)
+    unwatched = active.exclude(watch__expiration__gt=timezone.now()).count()
+    failing = GmailWatch.objects.filter(account__in=active).exclude(last_error="").count()
+    if unwatched or failing:
+        return "warn", f"{unwatched} mailbox(es) without a live watch, {failing} failing to renew"
+    return "ok", f"{active.count()} mailbox(es) watched"
+
+
+def check_sync():
+    """Mailboxes whose sync is paused by Gmail errors or stopped on a permanent error."""
+    statuses = SyncStatus.objects.filter(account__status=GmailAccount.Status.ACTIVE)
+    paused = statuses.filter(paused_until__gt=timezone.now()).count()
+    failing = statuses.exclude(last_error="").count()
+    if paused or failing:
+        return "warn", f"{paused} paused, {failing} with a last error"
+    return "ok", ""
+
+
+CHECKS = {
+    "database": (check_database, "down"),
+    "redis": (check_redis, "degraded"),
+    "watches": (check_watches, None),
+    "sync": (check_sync, None),
+}
+
+
+def run_checks(names=None):
+    """{"status", "checks": {name: {"state", "detail", "ms"}}} for the named checks."""
+    results, status = {}, "ok"
+    for name in names or CHECKS:
+        check, severity = CHECKS[name]
+        started = time.perf_counter()
+        try:
+            state, detail = check()
+        except Exception as error:  # a check that cannot run has failed; say which kind
+            state, detail = "fail", type(error).__name__
+        elapsed = round((time.perf_counter() - started) * 1000, 2)
+        results[name] = {"state": state, "detail": detail, "ms": elapsed}
+        if state == "fail" and severity and status != "down":
+            status = severity
+    return {"status": status, "checks": results}
