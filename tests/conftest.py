@@ -34,17 +34,3 @@ def fresh_cache(settings):
     client = redis_client()
     for key in client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
         client.delete(key)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def close_stray_connections(django_db_setup, django_db_blocker):
-    """Threads of end-to-end tests (live server, Celery worker) keep database connections
-    open; end them before pytest-django drops the test database, or it cannot."""
-    yield
-    from django.db import connection
-
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
