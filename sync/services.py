@@ -259,8 +259,6 @@ def _incremental(mailbox, status, lock):
     """history.list from the cursor, every page; each page's changes are committed
     together with the cursor that covers them."""
     account = mailbox.account
-    labels = mailbox.call("labels.list", mailbox.users.labels().list(userId="me"))
-    mirror.labels_replace(account=account, resources=labels.get("labels", []))
     changes = {"added": 0, "deleted": 0, "relabelled": 0}
     page_token = None
     while True:
@@ -300,6 +298,11 @@ def _incremental(mailbox, status, lock):
         lock.extend()
         if not page_token:
             break
+    # Labels last: history does not record label renames or deletions, and a label
+    # deleted after a record mentioned it is gone from every message at Gmail, so its
+    # placeholder (created while applying that record) must go too.
+    labels = mailbox.call("labels.list", mailbox.users.labels().list(userId="me"))
+    mirror.labels_replace(account=account, resources=labels.get("labels", []))
     SyncStatus.objects.filter(pk=status.pk).update(last_incremental_sync_at=timezone.now())
     return Result(Outcome.DONE, changes=changes)
 

@@ -205,3 +205,31 @@ def test_thread_label_rows_follow_the_messages(emulator, mailbox, gmail):
     labels = set(ThreadLabel.objects.filter(thread=thread).values_list("label_gmail_id", flat=True))
     assert "INBOX" not in labels
     assert "UNREAD" in labels
+
+
+def test_a_label_deleted_after_history_mentions_it_leaves_no_trace(emulator, mailbox, gmail):
+    message = deliver(gmail, raw_message(to=ALICE))
+    sync(mailbox)
+    label = gmail.users().labels().create(userId="me", body={"name": "Doomed"}).execute()
+    gmail.users().messages().modify(
+        userId="me", id=message["id"], body={"addLabelIds": [label["id"]]}
+    ).execute()
+    # Deleting a label takes it off every message, and Gmail records no history for it.
+    gmail.users().labels().delete(userId="me", id=label["id"]).execute()
+
+    sync(mailbox)
+
+    assert_mirror_equals_gmail(emulator, mailbox)
+    assert not mailbox.labels.filter(gmail_id=label["id"]).exists()
+
+
+def test_a_renamed_label_is_renamed_in_the_mirror(emulator, mailbox, gmail):
+    label = gmail.users().labels().create(userId="me", body={"name": "Projects"}).execute()
+    sync(mailbox)
+
+    gmail.users().labels().patch(
+        userId="me", id=label["id"], body={"name": "Archive/Projects"}
+    ).execute()
+    sync(mailbox)
+
+    assert mailbox.labels.get(gmail_id=label["id"]).name == "Archive/Projects"
