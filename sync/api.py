@@ -11,6 +11,7 @@ import logging
 import random
 import time
 
+import httplib2
 from googleapiclient.errors import HttpError
 
 from accounts.credentials import account_credentials
@@ -43,6 +44,8 @@ BATCH_ATTEMPTS = 4
 # Waiting for the quota bucket inline is fine for a second or two; beyond that the
 # task gives the worker back and comes again later.
 MAX_INLINE_WAIT_S = 10
+# Google unreachable, slow or cut off mid-answer: try again later, like a 503.
+NETWORK_ERRORS = (OSError, httplib2.HttpLib2Error)
 
 
 def gmail_for_account(account):
@@ -74,6 +77,8 @@ class Mailbox:
                     time.sleep(random.uniform(0.05, 0.3))  # noqa: S311 - jitter
                     continue
                 raise classify(error, history=history) from error
+            except NETWORK_ERRORS as error:
+                raise RetryLater(f"network: {type(error).__name__}") from error
         raise AssertionError("unreachable")
 
     def batch(self, method, requests):
@@ -111,6 +116,8 @@ class Mailbox:
             batch.execute()
         except HttpError as error:
             raise classify(error) from error
+        except NETWORK_ERRORS as error:
+            raise RetryLater(f"network: {type(error).__name__}") from error
         failed = {}
         for key, error in errors.items():
             if not isinstance(error, HttpError):

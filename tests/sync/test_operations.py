@@ -184,3 +184,13 @@ def test_admin_actions_queue_a_full_resync_and_a_watch_renewal(admin_client, mai
         ("sync", {"account_id": mailbox.pk, "full": True}),
         ("watch", {"account_id": mailbox.pk}),
     ]
+
+
+def test_google_unreachable_pauses_the_mailbox(emulator, mailbox, settings):
+    sync(mailbox)
+    settings.GOOGLE_EMULATOR_URL = "http://127.0.0.1:9"  # nothing listens there
+
+    result = mailbox_sync(account_id=mailbox.pk)
+
+    assert result.outcome == Outcome.PAUSED
+    assert "network" in SyncStatus.objects.get(account=mailbox).last_error
