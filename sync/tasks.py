@@ -22,14 +22,22 @@ POLL_QUIET_FOR = dt.timedelta(minutes=5)
 
 
 def sync_enqueue(account_id):
-    """Ask for an incremental sync; a burst of asks while one waits is one task."""
-    if flag_set("queued", account_id, ttl_s=QUEUED_TTL_S):
-        sync_mailbox.delay(account_id=account_id)
+    _enqueue_once(sync_mailbox, "queued", account_id)
 
 
 def full_sync_enqueue(account_id):
-    if flag_set("full-queued", account_id, ttl_s=QUEUED_TTL_S):
-        full_sync.delay(account_id=account_id)
+    _enqueue_once(full_sync, "full-queued", account_id)
+
+
+def outbox_flush_enqueue(account_id):
+    _enqueue_once(flush_outbox, "outbox-queued", account_id)
+
+
+def _enqueue_once(task, flag, account_id):
+    """A burst of asks while the task waits in its queue is one task; the task pops the
+    flag when it starts, so asks that arrive while it runs queue the next one."""
+    if flag_set(flag, account_id, ttl_s=QUEUED_TTL_S):
+        task.delay(account_id=account_id)
 
 
 @shared_task(name="sync.tasks.mailbox_connected", acks_late=True)
@@ -90,11 +98,6 @@ def renew_watch(account_id):
     account = GmailAccount.objects.filter(pk=account_id).first()
     if account is not None and account.is_active:
         services.watch_register(account=account)
-
-
-def outbox_flush_enqueue(account_id):
-    if flag_set("outbox-queued", account_id, ttl_s=QUEUED_TTL_S):
-        flush_outbox.delay(account_id=account_id)
 
 
 @shared_task(name="sync.tasks.flush_outbox", acks_late=True)
