@@ -8,6 +8,7 @@ from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from accounts.models import GmailAccount
 
@@ -47,6 +48,10 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         if taken.exists():
             messages.error(request, "That Gmail address is already connected to another user.")
             raise ImmediateHttpResponse(redirect(_back(request)))
+
+    def get_connect_redirect_url(self, request, socialaccount):
+        # Back to Tern's own account list, not allauth's connections page.
+        return reverse("accounts:settings")
 
     def on_authentication_error(
         self, request, provider, error=None, exception=None, extra_context=None

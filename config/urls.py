@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from accounts.adapter import oauth2_callback
 
@@ -10,6 +11,9 @@ urlpatterns = [
     path("health/", include("monitoring.urls")),
     # Ours first: the same callback, keeping the scopes Google says were granted.
     path("accounts/google/login/callback/", oauth2_callback, name="google_callback"),
+    # allauth's own connections page would remove an account without stopping its watch,
+    # revoking its token or deleting its mail: Tern's settings page does all that.
+    path("accounts/3rdparty/", RedirectView.as_view(pattern_name="accounts:settings")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

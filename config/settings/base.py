@@ -124,6 +124,8 @@ CONTENT_SECURITY_POLICY = {
         "connect-src": ["'self'"],
         "frame-src": ["'self'"],
         "frame-ancestors": ["'none'"],
+        # The sign-in forms POST to us and are redirected to Google's consent page;
+        # browsers apply form-action to that redirect too (set below, with the URLs).
         "form-action": ["'self'"],
         "base-uri": ["'none'"],
         "object-src": ["'none'"],
@@ -232,6 +234,7 @@ _GOOGLE_ACCOUNTS = GOOGLE_EMULATOR_URL or "https://accounts.google.com"
 _GOOGLE_OAUTH2 = GOOGLE_EMULATOR_URL or "https://oauth2.googleapis.com"
 _GOOGLE_APIS = GOOGLE_EMULATOR_URL or "https://www.googleapis.com"
 GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.modify"
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(_GOOGLE_ACCOUNTS)
 SOCIALACCOUNT_PROVIDERS = {
     "google": {
         "APPS": [

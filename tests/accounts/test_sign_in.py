@@ -139,6 +139,7 @@ def test_a_second_gmail_account_joins_the_same_user(client, google):
     response = sign_in(client, google, ALICE_WORK, process="connect")
 
     assert response.status_code == 302
+    assert response["Location"] == "/settings/"  # back to Tern, not allauth's pages
     alice = User.objects.get()
     assert sorted(alice.gmail_accounts.values_list("email", flat=True)) == [ALICE, ALICE_WORK]
 
@@ -270,3 +271,19 @@ def test_no_token_is_stored_or_logged_in_clear(client, google, caplog):
     for secret in secrets:
         assert secret not in database
         assert secret not in caplog.text
+
+
+def test_allauths_connections_page_is_not_reachable(client, alice):
+    client.force_login(alice)
+
+    response = client.get("/accounts/3rdparty/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/settings/"
+
+
+def test_the_policy_lets_the_sign_in_form_go_on_to_google(client, settings):
+    policy = client.get("/").headers["Content-Security-Policy"]
+
+    form_action = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
+    assert settings.GOOGLE_EMULATOR_URL in form_action.split()
