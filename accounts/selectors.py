@@ -4,7 +4,8 @@ from accounts.models import GmailAccount
 
 
 def gmail_accounts_of(*, user):
-    return list(GmailAccount.objects.filter(user=user).select_related("sync_status"))
+    accounts = GmailAccount.objects.filter(user=user).select_related("sync_status")
+    return list(accounts.defer("encrypted_credentials"))
 
 
 def gmail_account_for_user(*, user, account_id):

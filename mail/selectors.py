@@ -15,7 +15,7 @@ def thread_list(*, user, label_gmail_id=None, label=None, before=None, limit=PAG
 
 
 def threads_with_label(*, user, label_gmail_id=None, label=None, before=None):
-    """ThreadLabel rows (with their thread and account) of `user`, newest first, lazily.
+    """ThreadLabel rows (with their thread) of `user`, newest first, lazily.
 
     Either `label_gmail_id` (e.g. "INBOX": that label in every account of the user, the
     unified view) or `label` (one label of one account). `before` is the keyset cursor
@@ -37,7 +37,8 @@ def threads_with_label(*, user, label_gmail_id=None, label=None, before=None):
         rows = rows.filter(
             Q(last_message_at__lt=at) | Q(last_message_at=at, thread_id__lt=thread_id)
         )
-    return rows.select_related("thread__account").order_by("-last_message_at", "-thread_id")
+    # Only the thread: the page names accounts from the user's account list it has already.
+    return rows.select_related("thread").order_by("-last_message_at", "-thread_id")
 
 
 def failed_actions(*, user):

@@ -35,6 +35,7 @@ COST = {
     "messages.batchModify": 50,
     "messages.batchDelete": 50,
     "messages.send": 100,
+    "threads.list": 10,
     "threads.get": 10,
     "watch": 100,
     "stop": 50,

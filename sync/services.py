@@ -170,18 +170,27 @@ def _full_sync_slice(mailbox, status, lock):
 
 
 def _full_sync_begin(mailbox, status):
-    """Take the starting historyId first, then labels, then the newest page of INBOX,
-    so that the inbox is usable within seconds whatever the mailbox size."""
+    """Take the starting historyId first, then labels, then the newest 50 threads of
+    INBOX, so that the inbox is usable within seconds whatever the mailbox size."""
     account = mailbox.account
     profile = mailbox.call("getProfile", mailbox.users.getProfile(userId="me"))
     mark = int(profile["historyId"])
     labels = mailbox.call("labels.list", mailbox.users.labels().list(userId="me"))
     mirror.labels_replace(account=account, resources=labels.get("labels", []))
+    # The inbox page lists threads, so fetch its newest 50 threads whole (threads.get):
+    # 50 messages would fill fewer rows whenever conversations have replies.
     inbox = mailbox.call(
-        "messages.list",
-        mailbox.users.messages().list(userId="me", labelIds=["INBOX"], maxResults=INBOX_FIRST_PAGE),
+        "threads.list",
+        mailbox.users.threads().list(userId="me", labelIds=["INBOX"], maxResults=INBOX_FIRST_PAGE),
     )
-    fetched = _fetch_unseen(mailbox, inbox.get("messages", []), mark)
+    threads = mailbox.batch(
+        "threads.get",
+        {
+            t["id"]: mailbox.users.threads().get(userId="me", id=t["id"], format="full")
+            for t in inbox.get("threads", [])
+        },
+    )
+    fetched = [m for thread in threads.values() if thread for m in thread.get("messages", [])]
     with transaction.atomic():
         mirror.messages_store(account=account, resources=fetched, mark=mark)
         SyncStatus.objects.filter(pk=status.pk).update(

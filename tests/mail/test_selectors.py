@@ -67,7 +67,7 @@ def test_keyset_pages_walk_every_thread_once(alice_mailbox):
 def queries_for_first_page(user):
     with CaptureQueriesContext(connection) as queries:
         page = thread_list(user=user, label_gmail_id="INBOX")
-        assert {thread.account.email for thread in page}  # the account is already loaded
+        assert all(thread.subject for thread in page)
     return len(queries), len(page)
 
 
