@@ -33,6 +33,11 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The benchmark suite: a table on stdout, JSON under bench/results/ (docs/benchmarks.md).
+bench: venv
+	@$(PY) scripts/check_services.py
+	$(PY) -m bench $(BENCH_ARGS)
+
 # Recompile requirements.lock after changing dependencies in pyproject.toml.
 lock: venv
 	$(BIN)/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url \

@@ -1,0 +1,181 @@
+"""Inbox page: server time of `/mail/` (50 threads) at ~1k and ~100k messages.
+
+Each mailbox belongs to its own user and is written straight into PostgreSQL in the
+shape the sync engine writes (bench/mirror.py), then VACUUM ANALYZE. Requests go
+through Django's test client in this process, so the time is the server's own:
+middleware, session, the view, its queries and the template, no network. The floor is
+a trivial signed-in page (bench/urls.py) measured in the same rounds, interleaved with
+the inbox pages so that both see the same machine.
+"""
+
+import re
+import time
+
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from bench import mirror
+from bench.harness import Report, summary_ms
+from mail.selectors import PAGE_SIZE, threads_with_label
+
+FLOOR_URL = "/bench/floor/"
+PAGE_FLOOR_URL = "/bench/floor/page/"
+INBOX_URL = "/mail/"
+P95_BAR_MS = 25.0
+RATIO_BAR = 2.5
+GROWTH_BAR = 1.25  # "the same at 1k and at 100k": the median at 100k within 25% of 1k's
+WARMUP = 30
+ROUNDS = 30
+PER_ROUND = 20
+THREAD_ROW = re.compile(rb'<li class="thread[ "]')
+
+
+def _timed_get(client, url):
+    started = time.perf_counter()
+    response = client.get(url)
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"{url} answered {response.status_code}")
+    return elapsed
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    return len(queries)
+
+
+def _plan(user):
+    """Whether PostgreSQL walks the unified-inbox index and stops, without a sort."""
+    rows = threads_with_label(user=user, label_gmail_id="INBOX")[:PAGE_SIZE]
+    plan = rows.explain(format="JSON")
+    return {
+        "uses_index": "threadlabel_user_recent" in plan,
+        "sorts": '"Sort"' in plan or "Sort Key" in plan,
+    }
+
+
+def run(ctx):
+    report = Report("inbox")
+    sizes = ctx.inbox_sizes
+    users, loads = {}, {}
+    for size in sizes:
+        user, _, counts = mirror.mailbox_load(
+            username=f"inbox-{size}", email=f"inbox-{size}@bench.example", messages=size, seed=size
+        )
+        users[size], loads[size] = user, counts
+        ctx.say(
+            f"inbox: {counts['messages']} messages, {counts['threads']} threads "
+            f"({counts['inbox_threads']} in INBOX) loaded in {counts['load_s']} s"
+        )
+    started = time.monotonic()
+    mirror.analyze()
+    analyze_s = round(time.monotonic() - started, 2)
+
+    clients = {}
+    for size, user in users.items():
+        clients[size] = Client()
+        clients[size].force_login(user)
+    floor_client = Client()
+    floor_client.force_login(next(iter(users.values())))
+
+    pages = {}
+    for size, client in clients.items():
+        body = client.get(INBOX_URL).content
+        pages[size] = {
+            "threads_shown": len(THREAD_ROW.findall(body)),
+            "bytes": len(body),
+            "queries": _queries(client, INBOX_URL),
+            "plan": _plan(users[size]),
+        }
+    floor_queries = _queries(floor_client, FLOOR_URL)
+
+    targets = [("floor", floor_client, FLOOR_URL), ("page", floor_client, PAGE_FLOOR_URL)]
+    targets += [(size, client, INBOX_URL) for size, client in clients.items()]
+    for _, client, url in targets:
+        for _ in range(WARMUP):
+            _timed_get(client, url)
+    samples = {key: [] for key, _, _ in targets}
+    for round_no in range(ROUNDS):
+        # A different order each round, so no page always follows the same one.
+        shift = round_no % len(targets)
+        for key, client, url in targets[shift:] + targets[:shift]:
+            samples[key].extend(_timed_get(client, url) for _ in range(PER_ROUND))
+
+    floor = summary_ms(samples["floor"])
+    report.add("floor p50 (trivial signed-in page)", floor["p50"], "ms")
+    report.add("floor p95", floor["p95"], "ms")
+    page = summary_ms(samples["page"])
+    report.add("empty page in base.html p95 (reference)", page["p95"], "ms", floor=floor["p95"])
+    figures = {}
+    for size in sizes:
+        figures[size] = stats = summary_ms(samples[size])
+        label = f"{loads[size]['messages'] // 1000}k" if size >= 1000 else str(size)
+        ratio = stats["p95"] / floor["p95"]
+        report.add(f"/mail/ p50 at {label} msgs", stats["p50"], "ms", floor=floor["p50"])
+        report.add(
+            f"/mail/ p95 at {label} msgs",
+            stats["p95"],
+            "ms",
+            floor=floor["p95"],
+            bar=f"<{P95_BAR_MS:g} ms",
+            passed=stats["p95"] < P95_BAR_MS,
+        )
+        report.add(
+            f"/mail/ p95 / floor p95 at {label} msgs",
+            round(ratio, 2),
+            "x",
+            bar=f"≤{RATIO_BAR}x",
+            passed=ratio <= RATIO_BAR,
+        )
+        report.add(f"/mail/ max at {label} msgs", stats["max"], "ms", floor=floor["max"])
+        report.add(
+            f"queries per page at {label} msgs",
+            pages[size]["queries"],
+            "",
+            floor=floor_queries,
+        )
+        plan = pages[size]["plan"]
+        walks = plan["uses_index"] and not plan["sorts"]
+        report.add(
+            f"plan at {label} msgs: index walk, no sort",
+            "yes" if walks else "no",
+            bar="yes",
+            passed=walks,
+        )
+        report.add(
+            f"threads shown at {label} msgs",
+            pages[size]["threads_shown"],
+            "",
+            bar=f"={PAGE_SIZE}",
+            passed=pages[size]["threads_shown"] == PAGE_SIZE,
+        )
+    if len(sizes) >= 2:
+        small, large = min(sizes), max(sizes)
+        # The cost is the median; a p95 on a shared 2-core machine is mostly its noise.
+        growth = figures[large]["p50"] / figures[small]["p50"]
+        report.add(
+            "p50 growth, largest / smallest mailbox",
+            round(growth, 2),
+            "x",
+            bar=f"≤{GROWTH_BAR}x",
+            passed=growth <= GROWTH_BAR,
+        )
+        report.add(
+            "p95 growth, largest / smallest mailbox",
+            round(figures[large]["p95"] / figures[small]["p95"], 2),
+            "x",
+        )
+    report.details = {
+        "floor_ms": floor,
+        "empty_layout_page_ms": page,
+        "inbox_ms": {str(size): figures[size] for size in sizes},
+        "pages": {str(size): pages[size] for size in sizes},
+        "floor_queries": floor_queries,
+        "mailboxes": {str(size): loads[size] for size in sizes},
+        "vacuum_analyze_s": analyze_s,
+        "requests_per_page": ROUNDS * PER_ROUND,
+        "warmup_per_page": WARMUP,
+    }
+    return report
