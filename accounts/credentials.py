@@ -38,6 +38,11 @@ class NeedsReconnect(Exception):
     """Google refused the refresh token (revoked, expired or consent withdrawn)."""
 
 
+class GoogleUnavailable(Exception):
+    """The token endpoint failed or could not be reached: nothing is wrong with the
+    account, so it stays connected and the caller tries again later."""
+
+
 def _fernet():
     secrets = settings.TOKEN_ENCRYPTION_KEYS or [settings.SECRET_KEY]
     # Any secret string works as a key: a Fernet key is derived from it, so operators
@@ -125,7 +130,11 @@ def refresh_access_token(*, account_id, stale_token):
         try:
             fresh = _refresh_at_google(tokens["refresh_token"])
         except google.auth.exceptions.RefreshError as error:
+            if not _is_refusal(error):
+                raise GoogleUnavailable("the token endpoint failed; try again") from error
             refused = error
+        except google.auth.exceptions.TransportError as error:
+            raise GoogleUnavailable("the token endpoint is unreachable") from error
         else:
             expires_at = fresh.expiry.replace(tzinfo=dt.UTC)
             tokens_store(
@@ -151,6 +160,15 @@ def _refresh_at_google(refresh_token):
     )
     credentials.refresh(google.auth.transport.requests.Request())
     return credentials
+
+
+def _is_refusal(error):
+    """invalid_grant: the grant is revoked, expired or its consent withdrawn. Anything
+    else (a 5xx, a timeout, a misconfigured client) says nothing about the person's
+    consent and must not disconnect them."""
+    details = error.args[1] if len(error.args) > 1 else None
+    code = details.get("error") if isinstance(details, dict) else str(error).split(":")[0]
+    return code == "invalid_grant"
 
 
 def _mark_needs_reconnect(account_id, error):

@@ -14,7 +14,7 @@ import time
 import httplib2
 from googleapiclient.errors import HttpError
 
-from accounts.credentials import account_credentials
+from accounts.credentials import GoogleUnavailable, account_credentials
 from sync.coordination import quota_reserve
 from sync.errors import PermanentError, RetryLater, classify, is_retryable
 from sync.gmail import build_service
@@ -45,8 +45,9 @@ BATCH_ATTEMPTS = 4
 # Waiting for the quota bucket inline is fine for a second or two; beyond that the
 # task gives the worker back and comes again later.
 MAX_INLINE_WAIT_S = 10
-# Google unreachable, slow or cut off mid-answer: try again later, like a 503.
-NETWORK_ERRORS = (OSError, httplib2.HttpLib2Error)
+# Google unreachable, slow or cut off mid-answer (the API or the token endpoint while
+# refreshing): try again later, like a 503.
+NETWORK_ERRORS = (OSError, httplib2.HttpLib2Error, GoogleUnavailable)
 
 
 def gmail_for_account(account):

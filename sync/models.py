@@ -24,6 +24,10 @@ class SyncStatus(models.Model):
     full_sync_history_id = models.BigIntegerField(null=True, blank=True)
     full_sync_page_token = models.CharField(max_length=255, blank=True)
     full_sync_messages_done = models.PositiveIntegerField(default=0)
+    # The newest Message row when the full sync began: only rows up to it may be swept
+    # as unseen; rows written later (a refused action's restore) came from Gmail after
+    # the sync began, and history from its starting point covers them.
+    full_sync_last_message_pk = models.BigIntegerField(null=True, blank=True)
     full_sync_started_at = models.DateTimeField(null=True, blank=True)
     last_push_at = models.DateTimeField(null=True, blank=True)
     last_push_history_id = models.BigIntegerField(null=True, blank=True)

@@ -11,6 +11,8 @@ import datetime as dt
 import email
 import logging
 
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.credentials import NeedsReconnect
@@ -60,13 +62,14 @@ def _drain(account, lock):
     mailbox = Mailbox(account)
     while group := _next_group(account):
         try:
-            _send(mailbox, group)
-        except RetryLater as error:
+            try:
+                _send(mailbox, group)
+            except PermanentError as error:
+                _fail(mailbox, group, error)
+            else:
+                OutboxAction.objects.filter(pk__in=[a.pk for a in group]).delete()
+        except RetryLater as error:  # from the send, or from fetching Gmail's truth
             return _postpone(group, error)
-        except PermanentError as error:
-            _fail(mailbox, group, error)
-        else:
-            OutboxAction.objects.filter(pk__in=[a.pk for a in group]).delete()
         lock.extend()
     return None
 
@@ -119,7 +122,13 @@ def _send(mailbox, group):
 
 def _send_message(mailbox, action):
     if action.attempts and _already_sent(mailbox, action):
+        # Done: forget it at once, so that no later retry has to find it again (the
+        # sender may delete their sent copy meanwhile).
+        OutboxAction.objects.filter(pk=action.pk).delete()
         return
+    # Count the attempt before making it: if the worker dies after Gmail accepted the
+    # message, the next attempt knows to look before sending again.
+    OutboxAction.objects.filter(pk=action.pk).update(attempts=F("attempts") + 1)
     body = {"raw": action.raw}
     if action.thread_gmail_id:
         body["threadId"] = action.thread_gmail_id
@@ -134,7 +143,10 @@ def _already_sent(mailbox, action):
         return False
     found = mailbox.call(
         "messages.list",
-        mailbox.users.messages().list(userId="me", q=f"rfc822msgid:{message_id}", maxResults=1),
+        # Trash and spam too: the sender may have binned their sent copy meanwhile.
+        mailbox.users.messages().list(
+            userId="me", q=f"rfc822msgid:{message_id}", maxResults=1, includeSpamTrash=True
+        ),
     )
     return bool(found.get("messages"))
 
@@ -148,19 +160,24 @@ def _postpone(group, error):
 
 
 def _fail(mailbox, group, error):
-    logger.warning(
-        "gmail refused a user action",
-        extra={"account_id": mailbox.account.pk, "kind": group[0].kind, "status": error.status},
-    )
-    message = FAILURE_MESSAGES.get(group[0].kind, f"Gmail refused this change ({error}).")
-    OutboxAction.objects.filter(pk__in=[a.pk for a in group]).update(
-        state=OutboxAction.State.FAILED, last_error=message
-    )
-    # The mirror showed the change already; show Gmail's truth again.
+    """Gmail refused the group for good: mark it FAILED for its user and show Gmail's
+    truth in the mirror again. The truth is fetched first, so that if that fails too the
+    group stays pending and all of this is tried again later."""
     ids = list(dict.fromkeys(gid for action in group for gid in action.message_ids))
+    fetched = {}
     if ids:
         fetched = mailbox.batch(
             "messages.get",
             {gid: mailbox.users.messages().get(userId="me", id=gid, format="full") for gid in ids},
         )
-        mirror.messages_store(account=mailbox.account, resources=[r for r in fetched.values() if r])
+    logger.warning(
+        "gmail refused a user action",
+        extra={"account_id": mailbox.account.pk, "kind": group[0].kind, "status": error.status},
+    )
+    message = FAILURE_MESSAGES.get(group[0].kind, f"Gmail refused this change ({error}).")
+    with transaction.atomic():
+        OutboxAction.objects.filter(pk__in=[a.pk for a in group]).update(
+            state=OutboxAction.State.FAILED, last_error=message
+        )
+        resources = [r for r in fetched.values() if r]
+        mirror.messages_store(account=mailbox.account, resources=resources)

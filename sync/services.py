@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import Max, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -173,6 +173,7 @@ def _full_sync_begin(mailbox, status):
     """Take the starting historyId first, then labels, then the newest 50 threads of
     INBOX, so that the inbox is usable within seconds whatever the mailbox size."""
     account = mailbox.account
+    last_pk = Message.objects.aggregate(last=Max("pk"))["last"] or 0
     profile = mailbox.call("getProfile", mailbox.users.getProfile(userId="me"))
     mark = int(profile["historyId"])
     labels = mailbox.call("labels.list", mailbox.users.labels().list(userId="me"))
@@ -196,6 +197,7 @@ def _full_sync_begin(mailbox, status):
         SyncStatus.objects.filter(pk=status.pk).update(
             full_sync_state=SyncStatus.FullSync.RUNNING,
             full_sync_history_id=mark,
+            full_sync_last_message_pk=last_pk,
             full_sync_page_token="",
             full_sync_messages_done=0,
             full_sync_started_at=timezone.now(),
@@ -241,7 +243,9 @@ def _full_sync_finish(account, status):
     from the historyId taken before listing began."""
     mark = status.full_sync_history_id
     with transaction.atomic():
-        stale = Message.objects.filter(account=account).exclude(full_sync_mark__gte=mark)
+        stale = Message.objects.filter(
+            account=account, pk__lte=status.full_sync_last_message_pk or 0
+        ).exclude(full_sync_mark__gte=mark)
         thread_ids = set(stale.values_list("thread_id", flat=True))
         stale.delete()
         mirror.threads_recompute(thread_ids=thread_ids)

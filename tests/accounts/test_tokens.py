@@ -97,3 +97,19 @@ def test_a_revoked_grant_marks_the_account_and_pauses_its_sync(emulator, mailbox
     mailbox.refresh_from_db()
     assert mailbox.status == GmailAccount.Status.NEEDS_REAUTH
     assert mailbox_sync(account_id=mailbox.pk).outcome == Outcome.INACTIVE
+
+
+@pytest.mark.django_db
+def test_a_token_endpoint_outage_keeps_the_account_connected(emulator, mailbox):
+    from sync.services import Outcome, mailbox_sync
+
+    expire_locally(mailbox)
+    emulator.set_faults(error_rate=1.0, statuses=[503], methods=["oauth.token"])
+
+    result = mailbox_sync(account_id=mailbox.pk)
+
+    mailbox.refresh_from_db()
+    assert mailbox.status == GmailAccount.Status.ACTIVE
+    assert result.outcome == Outcome.PAUSED  # tried again later, not disconnected
+    emulator.set_faults(error_rate=0.0)
+    gmail_for_account(mailbox).users().getProfile(userId="me").execute()
