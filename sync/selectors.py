@@ -1,4 +1,5 @@
 from mail.models import Message, MessageLabel
+from sync.models import SyncStatus
 
 
 def mailbox_state(*, account):
@@ -15,6 +16,8 @@ def mailbox_state(*, account):
             "pk", "gmail_id", "thread__gmail_id"
         )
     }
-    status = getattr(account, "sync_status", None)
-    history_id = status.history_id if status else None
+    # Read fresh: `account.sync_status` may be a copy cached before the last sync.
+    history_id = (
+        SyncStatus.objects.filter(account=account).values_list("history_id", flat=True).first()
+    )
     return {"historyId": str(history_id or ""), "messages": messages}
