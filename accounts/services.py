@@ -4,7 +4,6 @@ import logging
 
 import requests
 from allauth.socialaccount.models import SocialAccount
-from celery import current_app
 from django.db import transaction
 
 from accounts.adapter import granted_scopes
@@ -14,8 +13,6 @@ from sync.gmail import google_url
 
 logger = logging.getLogger(__name__)
 
-# The sync engine's entry point, enqueued by name: accounts must not import sync's tasks.
-SYNC_TASK = "sync.tasks.mailbox_connected"
 REVOKE_TIMEOUT_S = 5
 
 
@@ -57,7 +54,9 @@ def gmail_account_connect(*, user, sociallogin):
 def sync_start(*, account):
     """Watch the mailbox and sync it (from its cursor or checkpoint, so a reconnect
     resumes where sync stopped), and send the user actions that waited."""
-    current_app.send_task(SYNC_TASK, kwargs={"account_id": account.pk})
+    from sync.tasks import mailbox_connected  # sync builds on accounts, not the reverse
+
+    mailbox_connected.delay(account_id=account.pk)
 
 
 def gmail_account_disconnect(*, account):

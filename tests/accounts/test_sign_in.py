@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from accounts.credentials import NeedsReconnect, account_credentials, decrypt_tokens
 from accounts.models import GmailAccount, User
-from accounts.services import SYNC_TASK
 from sync.models import SyncStatus
 from tests.fixtures.emulator import DEFAULT_SCOPES
 
@@ -248,7 +247,9 @@ def test_reconnecting_after_revocation_resumes_where_sync_stopped(
     assert tokens["refresh_token"] != revoked["refresh_token"]
     assert f"Reconnect {ALICE}" not in client.get("/mail/").content.decode()
     assert SyncStatus.objects.get(account=account).history_id == 4242  # resumes, not restarts
-    connected = [kwargs for task, kwargs in queued_tasks() if task == SYNC_TASK]
+    connected = [
+        kwargs for task, kwargs in queued_tasks() if task == "sync.tasks.mailbox_connected"
+    ]
     assert connected == [f"{{'account_id': {account.pk}}}"] * 2
 
 
