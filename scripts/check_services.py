@@ -24,7 +24,10 @@ def main():
     for name, variable, port in SERVICES:
         url = os.environ.get(variable, "")
         if not url or not reachable(url, port):
-            print(f"{name} is not reachable at {url or '(unset)'}: start it or set {variable}.")
+            # Host and port only: the URL may carry a password.
+            parts = urlsplit(url)
+            where = f"{parts.hostname}:{parts.port or port}" if url else "(unset)"
+            print(f"{name} is not reachable at {where}: start it or set {variable}.")
             return 1
     return 0
 
