@@ -34,3 +34,40 @@ def fresh_cache(settings):
     client = redis_client()
     for key in client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:*"):
         client.delete(key)
+
+
+QUEUES = ("sync", "sync_full", "outbox", "celery")
+
+
+class Broker:
+    """The Celery messages waiting in the real Redis broker of the test settings."""
+
+    def __init__(self, url):
+        import redis
+
+        self.redis = redis.Redis.from_url(url)
+        self.redis.delete(*QUEUES)
+
+    def tasks(self, queue=None):
+        """[(task name, kwargs, eta)] in the order they were sent."""
+        import ast
+        import json
+
+        found = []
+        for name in [queue] if queue else QUEUES:
+            # kombu pushes on the left and pops on the right: oldest last.
+            for raw in reversed(self.redis.lrange(name, 0, -1)):
+                headers = json.loads(raw)["headers"]
+                kwargs = ast.literal_eval(headers["kwargsrepr"])
+                found.append((headers["task"], kwargs, headers.get("eta")))
+        return found
+
+    def names(self, queue=None):
+        return [name for name, _, _ in self.tasks(queue)]
+
+
+@pytest.fixture
+def broker(settings):
+    broker = Broker(settings.CELERY_BROKER_URL)
+    yield broker
+    broker.redis.delete(*QUEUES)

@@ -111,18 +111,16 @@ def test_a_rate_limit_pauses_the_mailbox_instead_of_sleeping(emulator, mailbox):
     assert status.failure_count == 0 and status.last_error == ""
 
 
-def test_the_paused_task_is_rescheduled_for_when_the_pause_ends(emulator, mailbox, monkeypatch):
+def test_the_paused_task_is_rescheduled_for_when_the_pause_ends(emulator, mailbox, broker):
     sync(mailbox)
     emulator.set_faults(error_rate=1.0, statuses=[503])
-    scheduled = []
-    monkeypatch.setattr(
-        tasks.sync_mailbox, "apply_async", lambda **kwargs: scheduled.append(kwargs)
-    )
 
     tasks.sync_mailbox.run(account_id=mailbox.pk)
 
     status = SyncStatus.objects.get(account=mailbox)
-    assert scheduled == [{"kwargs": {"account_id": mailbox.pk}, "eta": status.paused_until}]
+    [(name, kwargs, eta)] = broker.tasks()
+    assert (name, kwargs) == ("sync.tasks.sync_mailbox", {"account_id": mailbox.pk})
+    assert dt.datetime.fromisoformat(eta) == status.paused_until
 
 
 def test_an_account_that_needs_reconnect_is_not_synced(emulator, mailbox):
@@ -164,10 +162,7 @@ def test_sync_mailbox_and_mailbox_dump_commands(emulator, mailbox):
     }
 
 
-def test_admin_actions_queue_a_full_resync_and_a_watch_renewal(admin_client, mailbox, monkeypatch):
-    queued = []
-    monkeypatch.setattr(tasks.sync_mailbox, "delay", lambda **kw: queued.append(("sync", kw)))
-    monkeypatch.setattr(tasks.renew_watch, "delay", lambda **kw: queued.append(("watch", kw)))
+def test_admin_actions_queue_a_full_resync_and_a_watch_renewal(admin_client, mailbox, broker):
     status = SyncStatus.objects.create(account=mailbox)
     watch = GmailWatch.objects.create(account=mailbox, topic="projects/p/topics/t")
 
@@ -180,9 +175,9 @@ def test_admin_actions_queue_a_full_resync_and_a_watch_renewal(admin_client, mai
         {"action": "renew", "_selected_action": [watch.pk]},
     )
 
-    assert queued == [
-        ("sync", {"account_id": mailbox.pk, "full": True}),
-        ("watch", {"account_id": mailbox.pk}),
+    assert [(name, kwargs) for name, kwargs, _ in broker.tasks("sync")] == [
+        ("sync.tasks.sync_mailbox", {"account_id": mailbox.pk, "full": True}),
+        ("sync.tasks.renew_watch", {"account_id": mailbox.pk}),
     ]
 
 
