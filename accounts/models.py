@@ -23,8 +23,11 @@ class GmailAccount(models.Model):
         NEEDS_REAUTH = "needs_reauth", "Needs reconnect"
         DISCONNECTED = "disconnected", "Disconnected"
 
+    # The database cascades deletes through the whole mirror (DB_CASCADE down every
+    # foreign key): removing a mailbox of 100k messages is one statement, not 100k
+    # objects loaded into Python first.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gmail_accounts"
+        settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, related_name="gmail_accounts"
     )
     email = models.EmailField(unique=True)
     google_sub = models.CharField("Google subject id", max_length=255, unique=True)

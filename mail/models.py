@@ -21,7 +21,7 @@ class Label(models.Model):
         USER = "user", "User"
 
     account = models.ForeignKey(
-        GmailAccount, on_delete=models.CASCADE, related_name="labels", db_index=False
+        GmailAccount, on_delete=models.DB_CASCADE, related_name="labels", db_index=False
     )
     gmail_id = models.CharField(max_length=255)
     name = models.CharField(max_length=255)
@@ -47,7 +47,7 @@ class Label(models.Model):
 
 class Thread(models.Model):
     account = models.ForeignKey(
-        GmailAccount, on_delete=models.CASCADE, related_name="threads", db_index=False
+        GmailAccount, on_delete=models.DB_CASCADE, related_name="threads", db_index=False
     )
     gmail_id = models.CharField(max_length=64)
     subject = models.TextField(blank=True)
@@ -89,12 +89,12 @@ class ThreadLabel(models.Model):
       labels share their Gmail id across accounts, which is what a unified inbox needs).
     """
 
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="thread_labels")
+    thread = models.ForeignKey(Thread, on_delete=models.DB_CASCADE, related_name="thread_labels")
     label = models.ForeignKey(
-        Label, on_delete=models.CASCADE, related_name="thread_labels", db_index=False
+        Label, on_delete=models.DB_CASCADE, related_name="thread_labels", db_index=False
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+        settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, related_name="+", db_index=False
     )
     label_gmail_id = models.CharField(max_length=255)
     last_message_at = models.DateTimeField()
@@ -119,10 +119,10 @@ class ThreadLabel(models.Model):
 
 class Message(models.Model):
     account = models.ForeignKey(
-        GmailAccount, on_delete=models.CASCADE, related_name="messages", db_index=False
+        GmailAccount, on_delete=models.DB_CASCADE, related_name="messages", db_index=False
     )
     thread = models.ForeignKey(
-        Thread, on_delete=models.CASCADE, related_name="messages", db_index=False
+        Thread, on_delete=models.DB_CASCADE, related_name="messages", db_index=False
     )
     gmail_id = models.CharField(max_length=64)
     rfc822_message_id = models.CharField("Message-ID", max_length=998, blank=True)
@@ -164,10 +164,10 @@ class Message(models.Model):
 
 class MessageLabel(models.Model):
     message = models.ForeignKey(
-        Message, on_delete=models.CASCADE, related_name="message_labels", db_index=False
+        Message, on_delete=models.DB_CASCADE, related_name="message_labels", db_index=False
     )
     label = models.ForeignKey(
-        Label, on_delete=models.CASCADE, related_name="message_labels", db_index=False
+        Label, on_delete=models.DB_CASCADE, related_name="message_labels", db_index=False
     )
 
     class Meta:
@@ -184,7 +184,7 @@ class Attachment(models.Model):
     """An attachment's description. Its bytes stay at Gmail until someone downloads it."""
 
     message = models.ForeignKey(
-        Message, on_delete=models.CASCADE, related_name="attachments", db_index=False
+        Message, on_delete=models.DB_CASCADE, related_name="attachments", db_index=False
     )
     gmail_attachment_id = models.CharField(max_length=1024, blank=True)
     part_id = models.CharField(max_length=64)
@@ -222,7 +222,7 @@ class OutboxAction(models.Model):
         FAILED = "failed", "Failed"
 
     account = models.ForeignKey(
-        GmailAccount, on_delete=models.CASCADE, related_name="outbox", db_index=False
+        GmailAccount, on_delete=models.DB_CASCADE, related_name="outbox", db_index=False
     )
     kind = models.CharField(max_length=8, choices=Kind.choices)
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)

@@ -12,7 +12,7 @@ class SyncStatus(models.Model):
         DONE = "done", "Done"
 
     account = models.OneToOneField(
-        GmailAccount, on_delete=models.CASCADE, related_name="sync_status"
+        GmailAccount, on_delete=models.DB_CASCADE, related_name="sync_status"
     )
     # The history cursor: every change up to it is in the mirror. Only ever moves forward.
     history_id = models.BigIntegerField(null=True, blank=True)
@@ -49,7 +49,7 @@ class SyncStatus(models.Model):
 
 
 class GmailWatch(models.Model):
-    account = models.OneToOneField(GmailAccount, on_delete=models.CASCADE, related_name="watch")
+    account = models.OneToOneField(GmailAccount, on_delete=models.DB_CASCADE, related_name="watch")
     topic = models.CharField(max_length=255)
     history_id = models.BigIntegerField(null=True, blank=True)
     expiration = models.DateTimeField(null=True, blank=True)
