@@ -12,7 +12,7 @@ class LargeTableAdmin(admin.ModelAdmin):
 
 @admin.register(Label)
 class LabelAdmin(LargeTableAdmin):
-    list_display = ["name", "gmail_id", "type", "account", "messages_total", "messages_unread"]
+    list_display = ["name", "gmail_id", "type", "account", "label_list_visibility"]
     list_filter = ["type"]
     search_fields = ["name", "gmail_id", "account__email"]
     list_select_related = ["account"]

@@ -30,10 +30,6 @@ class Label(models.Model):
     text_color = models.CharField(max_length=7, blank=True)
     label_list_visibility = models.CharField(max_length=32, blank=True)
     message_list_visibility = models.CharField(max_length=16, blank=True)
-    messages_total = models.PositiveIntegerField(default=0)
-    messages_unread = models.PositiveIntegerField(default=0)
-    threads_total = models.PositiveIntegerField(default=0)
-    threads_unread = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["account", "type", "name"]
