@@ -71,3 +71,11 @@ def broker(settings):
     broker = Broker(settings.CELERY_BROKER_URL)
     yield broker
     broker.redis.delete(*QUEUES)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The chaos test's totals (how many seeds, changes, faults), after every run."""
+    from tests.sync import chaos
+
+    for line in chaos.SUMMARY:
+        terminalreporter.write_line(line)

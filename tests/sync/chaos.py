@@ -849,6 +849,9 @@ class Chaos:
         )
 
 
+SUMMARY = []  # one line per chaos test module run, for pytest's terminal summary
+
+
 def totals_line(runs):
     total = sum(runs, Counter())
     return (

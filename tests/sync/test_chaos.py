@@ -93,6 +93,8 @@ def totals():
     runs = Totals()
     yield runs
     if runs:
+        # Shown in pytest's summary too (tests/conftest.py), where output is not captured.
+        chaos.SUMMARY.append(chaos.totals_line(runs))
         print("\n" + chaos.totals_line(runs))
 
 
