@@ -20,7 +20,7 @@ import logging
 import google.auth.exceptions
 import google.auth.transport.requests
 import google.oauth2.credentials
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -107,7 +107,13 @@ class AccountCredentials(google.oauth2.credentials.Credentials):
 def account_credentials(account):
     if not account.encrypted_credentials:
         raise NeedsReconnect(f"account {account.pk} has no credentials")
-    tokens = decrypt_tokens(account.encrypted_credentials)
+    try:
+        tokens = decrypt_tokens(account.encrypted_credentials)
+    except InvalidToken as error:
+        # No key of TOKEN_ENCRYPTION_KEYS opens them (a SECRET_KEY changed without
+        # setting the keys): only the person can give Tern new tokens.
+        _mark_needs_reconnect(account.pk, error)
+        raise NeedsReconnect(f"account {account.pk}: stored tokens unreadable") from error
     return AccountCredentials(
         account_id=account.pk,
         token=tokens["access_token"],

@@ -9,7 +9,10 @@ import re
 
 import sentry_sdk
 
-SECRETS = re.compile(r"(ya29\.[\w.-]+|1//[\w.-]+|eyJ[\w-]+\.[\w-]+\.[\w-]+)")
+SECRETS = re.compile(
+    r"(ya29\.[\w.-]+|1//[\w.-]+|eyJ[\w-]+\.[\w-]+\.[\w-]+"
+    r"|(?<=[?&]token=)[^&\s'\"]+|(?<=[?&]code=)[^&\s'\"]+)"
+)
 ADDRESSES = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
 OFF = {"mode": "off"}
 

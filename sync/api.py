@@ -40,6 +40,8 @@ COST = {
     "watch": 100,
     "stop": 50,
 }
+# Sending twice sends twice: the outbox retries these itself, after looking first.
+NOT_IDEMPOTENT = {"messages.send"}
 BATCH_SIZE = 50
 BATCH_ATTEMPTS = 4
 # Waiting for the quota bucket inline is fine for a second or two; beyond that the
@@ -69,13 +71,15 @@ class Mailbox:
             time.sleep(wait)
 
     def call(self, method, request, *, history=False):
-        """Execute one request costing COST[method]; retries a 5xx once, at once."""
+        """Execute one request costing COST[method]; retries a 5xx once, at once, unless
+        the method is not idempotent (Gmail may answer 500 after sending a message)."""
         for attempt in range(2):
             self.spend(COST[method])
             try:
                 return request.execute()
             except HttpError as error:
-                if attempt == 0 and error.resp.status >= 500:
+                retry = method not in NOT_IDEMPOTENT
+                if retry and attempt == 0 and error.resp.status >= 500:
                     time.sleep(random.uniform(0.05, 0.3))  # noqa: S311 - jitter
                     continue
                 raise classify(error, history=history) from error

@@ -323,12 +323,6 @@ def messages_delete(*, account, gmail_ids):
     return thread_ids
 
 
-def message_labels_change(*, account, gmail_id, add=(), remove=()):
-    """Apply one message's label changes; answers the thread touched (or None)."""
-    touched = messages_labels_change(account=account, gmail_ids=[gmail_id], add=add, remove=remove)
-    return next(iter(touched), None)
-
-
 def messages_labels_change(*, account, gmail_ids, add=(), remove=()):
     """Add and remove labels on messages; answers the ids of their threads."""
     messages = list(
@@ -384,6 +378,17 @@ def actions_reapply(*, account, gmail_ids):
 # --- threads ---------------------------------------------------------------------------
 
 
+RECOMPUTE_FIELDS = [
+    "thread_id",
+    "internal_date",
+    "subject",
+    "snippet",
+    "sender",
+    "has_attachments",
+    "history_id",
+]
+
+
 def threads_recompute(*, thread_ids):
     """Recompute every derived field of these threads from their messages, and their
     ThreadLabel rows (with the copies the list indexes need). Threads left without
@@ -393,7 +398,9 @@ def threads_recompute(*, thread_ids):
         return
     threads = {t.pk: t for t in Thread.objects.filter(pk__in=thread_ids).select_related("account")}
     messages = {}
-    for m in Message.objects.filter(thread_id__in=thread_ids).order_by("internal_date", "id"):
+    # Only what the derived fields need: never the bodies.
+    rows = Message.objects.filter(thread_id__in=thread_ids).only(*RECOMPUTE_FIELDS)
+    for m in rows.order_by("internal_date", "id"):
         messages.setdefault(m.thread_id, []).append(m)
     label_rows = MessageLabel.objects.filter(message__thread_id__in=thread_ids).values_list(
         "message_id", "message__thread_id", "label_id", "label__gmail_id"

@@ -47,6 +47,11 @@ class SyncStatus(models.Model):
     def __str__(self):
         return f"sync of {self.account}"
 
+    @property
+    def last_synced_at(self):
+        moments = [self.last_incremental_sync_at, self.last_full_sync_at]
+        return max((m for m in moments if m), default=None)
+
 
 class GmailWatch(models.Model):
     account = models.OneToOneField(GmailAccount, on_delete=models.DB_CASCADE, related_name="watch")

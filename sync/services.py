@@ -273,6 +273,9 @@ def _incremental(mailbox, status, lock):
     together with the cursor that covers them."""
     account = mailbox.account
     changes = {"added": 0, "deleted": 0, "relabelled": 0}
+    # One listing from one start id, its pages followed by their opaque tokens; the
+    # cursor advances page by page (compare-and-set against what the last page wrote).
+    listing_start = status.history_id
     page_token = None
     while True:
         start = status.history_id
@@ -280,7 +283,7 @@ def _incremental(mailbox, status, lock):
             "history.list",
             mailbox.users.history().list(
                 userId="me",
-                startHistoryId=start,
+                startHistoryId=listing_start,
                 historyTypes=HISTORY_TYPES,
                 maxResults=HISTORY_PAGE_SIZE,
                 pageToken=page_token,
@@ -301,7 +304,10 @@ def _incremental(mailbox, status, lock):
         page_token = response.get("nextPageToken")
         # history.list returns records after startHistoryId, so a record id is a valid
         # cursor: mid-way, the last record of the page; at the end, the mailbox's id.
-        cursor = int(records[-1]["id"]) if page_token else int(response["historyId"])
+        if page_token:
+            cursor = int(records[-1]["id"]) if records else start  # an empty middle page
+        else:
+            cursor = int(response["historyId"])
         with transaction.atomic():
             _apply(account, net, fetched)
             _advance_cursor(status, start, cursor)
@@ -358,17 +364,21 @@ def _apply(account, net, fetched):
     resources = [r for r in fetched.values() if r]
     parsed = [mirror.parse_message(r) for r in resources]
     touched |= mirror.messages_upsert(account=account, parsed=parsed)
+    # Messages with the same net change are changed together: marking 500 messages read
+    # elsewhere is one delete, not 500.
+    by_change = {}
     for gmail_id, ops in net.labels.items():
         if gmail_id in fetched:
             continue  # fetched whole, already current
-        thread_id = mirror.message_labels_change(
-            account=account,
-            gmail_id=gmail_id,
-            add=[label for label, on in ops.items() if on],
-            remove=[label for label, on in ops.items() if not on],
+        change = (
+            tuple(sorted(label for label, on in ops.items() if on)),
+            tuple(sorted(label for label, on in ops.items() if not on)),
         )
-        touched.add(thread_id)
-    touched.discard(None)
+        by_change.setdefault(change, []).append(gmail_id)
+    for (add, remove), gmail_ids in by_change.items():
+        touched |= mirror.messages_labels_change(
+            account=account, gmail_ids=gmail_ids, add=add, remove=remove
+        )
     changed = [p.gmail_id for p in parsed] + list(net.labels)
     touched |= mirror.actions_reapply(account=account, gmail_ids=changed)
     mirror.threads_recompute(thread_ids=touched)

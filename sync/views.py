@@ -36,14 +36,24 @@ def gmail_push(request):
         push = webhook.parse(request.body)
     except ValueError:
         return HttpResponse("malformed push envelope", status=400, content_type="text/plain")
-    if not cache.add(f"sync:push-seen:{push.message_id}", 1, SEEN_TTL_S):
+    seen_key = f"sync:push-seen:{push.message_id}"
+    if not cache.add(seen_key, 1, SEEN_TTL_S):
         return HttpResponse(status=204)
+    try:
+        _handle(push)
+    except Exception:
+        # Not handled after all: forget the id so that Pub/Sub's redelivery is.
+        cache.delete(seen_key)
+        raise
+    return HttpResponse(status=204)
+
+
+def _handle(push):
     account = GmailAccount.objects.filter(email__iexact=push.email).only("pk", "status").first()
     if account is None:
         # No address in the log: the message id is enough to find it in Pub/Sub.
         logger.info("push for an unknown mailbox", extra={"message_id": push.message_id})
-        return HttpResponse(status=204)
+        return
     push_received(account=account, history_id=push.history_id)
     if account.status == GmailAccount.Status.ACTIVE:
         sync_enqueue(account.pk)
-    return HttpResponse(status=204)

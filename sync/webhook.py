@@ -69,6 +69,10 @@ def _verify_oidc(header):
         raise PushRejected(403, f"bad token: {type(error).__name__}") from error
     if claims.get("iss") not in ISSUERS:
         raise PushRejected(403, "wrong issuer")
+    # Any Google account can mint a token for our audience: the service account is what
+    # says it comes from our subscription. Without one configured, only DEBUG accepts.
+    if not settings.PUBSUB_SERVICE_ACCOUNT and not settings.DEBUG:
+        raise PushRejected(403, "PUBSUB_SERVICE_ACCOUNT is not configured")
     if settings.PUBSUB_SERVICE_ACCOUNT and claims.get("email") != settings.PUBSUB_SERVICE_ACCOUNT:
         raise PushRejected(403, "wrong service account")
     if claims.get("email_verified") is not True:

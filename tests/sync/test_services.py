@@ -233,3 +233,24 @@ def test_a_renamed_label_is_renamed_in_the_mirror(emulator, mailbox, gmail):
     sync(mailbox)
 
     assert mailbox.labels.get(gmail_id=label["id"]).name == "Archive/Projects"
+
+
+def test_label_changes_cost_the_same_queries_for_3_or_30_messages(emulator, mailbox, gmail):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ids = [deliver(gmail, raw_message(to=ALICE, subject=f"bulk {n}"))["id"] for n in range(30)]
+    sync(mailbox)
+
+    def queries_to_mark_read(some):
+        gmail.users().messages().batchModify(
+            userId="me", body={"ids": some, "removeLabelIds": ["UNREAD"]}
+        ).execute()
+        with CaptureQueriesContext(connection) as queries:
+            sync(mailbox)
+        return len(queries)
+
+    few, many = queries_to_mark_read(ids[:3]), queries_to_mark_read(ids[3:])
+
+    assert many == few, (few, many)
+    assert_mirror_equals_gmail(emulator, mailbox)

@@ -1,0 +1,44 @@
+"""What reaches the logs, through the handler and JSON formatter of the settings."""
+
+import io
+import logging
+import logging.config
+
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def log_output():
+    """The configured console handler, writing to a buffer instead of stderr."""
+    stream = io.StringIO()
+    config = {**settings.LOGGING, "disable_existing_loggers": False}
+    config["handlers"] = {"console": {**config["handlers"]["console"], "stream": stream}}
+    logging.config.dictConfig(config)
+    yield stream
+    logging.config.dictConfig(settings.LOGGING)
+
+
+def test_a_rejected_push_logs_no_secret(client, log_output, settings):
+    client.post(
+        f"/webhooks/gmail/?token={settings.PUBSUB_VERIFICATION_TOKEN}",
+        data="{not json",
+        content_type="application/json",
+    )
+
+    logged = log_output.getvalue()
+    # Refused (no OIDC token), and Django logged the request: by its path only.
+    assert '"request": "POST /webhooks/gmail/"' in logged
+    assert settings.PUBSUB_VERIFICATION_TOKEN not in logged
+
+
+def test_tokens_and_addresses_in_messages_are_scrubbed(log_output):
+    logging.getLogger("tern.test").warning(
+        "refresh of %s failed with %s", "alice@example.com", "ya29.a0-secret"
+    )
+
+    logged = log_output.getvalue()
+    assert "refresh of [address] failed with [token]" in logged
+    assert "alice@example.com" not in logged and "ya29." not in logged
