@@ -229,6 +229,9 @@ class OutboxAction(models.Model):
     thread_gmail_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # A refused action's messages are fetched again by the next sync, under its lock, so
+    # the mirror shows Gmail's truth again (sync.services._restore_refused).
+    restored = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -13,7 +13,7 @@ import datetime as dt
 import email.utils
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from mail.models import (
     Attachment,
@@ -24,6 +24,25 @@ from mail.models import (
     Thread,
     ThreadLabel,
 )
+
+# Advisory-lock key space of mailbox mirrors (the second key is the account id).
+MIRROR_LOCK_SPACE = 7331
+
+
+def lock_mirror(account_id):
+    """Serialise every write to one mailbox's mirror until the transaction ends.
+
+    Syncs, user actions and the outbox each hold their own lock, but all write the same
+    rows: without this, a user's action reading a thread as empty could delete it just
+    after a sync inserted a new reply into it (the cascade then takes the reply too).
+    Every writer takes this first, inside its transaction, before reading anything.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("lock_mirror() needs a transaction")
+    if connection.vendor == "postgresql":  # SQLite serialises writers by itself
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [MIRROR_LOCK_SPACE, account_id])
+
 
 HEADERS = {
     "from": "sender",
@@ -143,17 +162,18 @@ def labels_replace(*, account, resources):
     """Make the account's labels exactly Gmail's list (labels.list), writing only what
     changed: this runs on every incremental sync."""
     wanted = {resource["id"]: _label_fields(resource) for resource in resources}
-    existing = {label.gmail_id: label for label in Label.objects.filter(account=account)}
-    changed, created = [], []
-    for gmail_id, fields in wanted.items():
-        label = existing.get(gmail_id)
-        if label is None:
-            created.append(Label(account=account, gmail_id=gmail_id, **fields))
-        elif any(getattr(label, name) != value for name, value in fields.items()):
-            for name, value in fields.items():
-                setattr(label, name, value)
-            changed.append(label)
     with transaction.atomic():
+        lock_mirror(account.pk)
+        existing = {label.gmail_id: label for label in Label.objects.filter(account=account)}
+        changed, created = [], []
+        for gmail_id, fields in wanted.items():
+            label = existing.get(gmail_id)
+            if label is None:
+                created.append(Label(account=account, gmail_id=gmail_id, **fields))
+            elif any(getattr(label, name) != value for name, value in fields.items()):
+                for name, value in fields.items():
+                    setattr(label, name, value)
+                changed.append(label)
         Label.objects.bulk_create(created, ignore_conflicts=True)
         Label.objects.bulk_update(changed, LABEL_FIELDS)
         # A label deleted in Gmail is gone from every message there too.
@@ -285,7 +305,9 @@ def messages_upsert(*, account, parsed, mark=None):
 
 
 def messages_store(*, account, resources, mark=None):
-    """Store fetched message resources whole, keeping pending user actions on top."""
+    """Store fetched message resources whole, keeping pending user actions on top.
+    Call inside a transaction."""
+    lock_mirror(account.pk)
     parsed = [parse_message(r) for r in resources]
     touched = messages_upsert(account=account, parsed=parsed, mark=mark)
     touched |= actions_reapply(account=account, gmail_ids=[p.gmail_id for p in parsed])
@@ -342,9 +364,11 @@ def messages_labels_change(*, account, gmail_ids, add=(), remove=()):
 
 
 def action_apply(*, account, action):
-    """Apply a user's outbox action to the mirror, as Gmail will apply it."""
+    """Apply a user's outbox action to the mirror, as Gmail will apply it. Call inside
+    a transaction."""
     if action.kind == OutboxAction.Kind.SEND:
         return
+    lock_mirror(account.pk)
     if action.kind == OutboxAction.Kind.DELETE:
         touched = messages_delete(account=account, gmail_ids=action.message_ids)
     else:

@@ -11,14 +11,12 @@ import datetime as dt
 import email
 import logging
 
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.credentials import NeedsReconnect
 from accounts.models import GmailAccount
 from mail.models import OutboxAction
-from sync import mirror
 from sync.api import Mailbox
 from sync.coordination import MailboxLock, flag_is_set, flag_pop, flag_set
 from sync.errors import PermanentError, RetryLater, backoff_delay
@@ -29,8 +27,9 @@ Kind = OutboxAction.Kind
 PENDING_TTL_S = 15 * 60
 BATCH_MODIFY_MAX = 1000
 FAILURE_MESSAGES = {
-    Kind.DELETE: "Gmail did not allow deleting forever; the messages stay in Trash, "
-    "which Gmail empties after 30 days.",
+    Kind.DELETE: "Gmail did not allow deleting forever (Tern's access to Gmail does not "
+    "include it): the messages are still in Gmail. Move them to Trash instead; Gmail "
+    "empties it after 30 days.",
 }
 
 
@@ -62,14 +61,13 @@ def _drain(account, lock):
     mailbox = Mailbox(account)
     while group := _next_group(account):
         try:
-            try:
-                _send(mailbox, group)
-            except PermanentError as error:
-                _fail(mailbox, group, error)
-            else:
-                OutboxAction.objects.filter(pk__in=[a.pk for a in group]).delete()
-        except RetryLater as error:  # from the send, or from fetching Gmail's truth
+            _send(mailbox, group)
+        except RetryLater as error:
             return _postpone(group, error)
+        except PermanentError as error:
+            _fail(mailbox, group, error)
+        else:
+            OutboxAction.objects.filter(pk__in=[a.pk for a in group]).delete()
         lock.extend()
     return None
 
@@ -160,24 +158,18 @@ def _postpone(group, error):
 
 
 def _fail(mailbox, group, error):
-    """Gmail refused the group for good: mark it FAILED for its user and show Gmail's
-    truth in the mirror again. The truth is fetched first, so that if that fails too the
-    group stays pending and all of this is tried again later."""
-    ids = list(dict.fromkeys(gid for action in group for gid in action.message_ids))
-    fetched = {}
-    if ids:
-        fetched = mailbox.batch(
-            "messages.get",
-            {gid: mailbox.users.messages().get(userId="me", id=gid, format="full") for gid in ids},
-        )
+    """Gmail refused the group for good: mark it FAILED, for its user to see. The
+    mirror showed the change already; the next sync fetches those messages again and
+    shows Gmail's truth (under the sync's lock, so no older snapshot overwrites newer
+    history)."""
     logger.warning(
         "gmail refused a user action",
         extra={"account_id": mailbox.account.pk, "kind": group[0].kind, "status": error.status},
     )
     message = FAILURE_MESSAGES.get(group[0].kind, f"Gmail refused this change ({error}).")
-    with transaction.atomic():
-        OutboxAction.objects.filter(pk__in=[a.pk for a in group]).update(
-            state=OutboxAction.State.FAILED, last_error=message
-        )
-        resources = [r for r in fetched.values() if r]
-        mirror.messages_store(account=mailbox.account, resources=resources)
+    OutboxAction.objects.filter(pk__in=[a.pk for a in group]).update(
+        state=OutboxAction.State.FAILED, last_error=message
+    )
+    from sync.tasks import sync_enqueue  # the tasks module imports this one
+
+    sync_enqueue(mailbox.account.pk)

@@ -243,6 +243,7 @@ def _full_sync_finish(account, status):
     from the historyId taken before listing began."""
     mark = status.full_sync_history_id
     with transaction.atomic():
+        mirror.lock_mirror(account.pk)
         stale = Message.objects.filter(
             account=account, pk__lte=status.full_sync_last_message_pk or 0
         ).exclude(full_sync_mark__gte=mark)
@@ -322,8 +323,28 @@ def _incremental(mailbox, status, lock):
     # placeholder (created while applying that record) must go too.
     labels = mailbox.call("labels.list", mailbox.users.labels().list(userId="me"))
     mirror.labels_replace(account=account, resources=labels.get("labels", []))
+    _restore_refused(mailbox)
     SyncStatus.objects.filter(pk=status.pk).update(last_incremental_sync_at=timezone.now())
     return Result(Outcome.DONE, changes=changes)
+
+
+def _restore_refused(mailbox):
+    """Fetch again the messages of user actions Gmail refused, and store Gmail's truth.
+
+    Done here, under the sync lock and after history.list, so that nothing older than
+    what history already applied can be written over it."""
+    refused = list(
+        OutboxAction.objects.filter(
+            account=mailbox.account, state=OutboxAction.State.FAILED, restored=False
+        )
+    )
+    ids = list(dict.fromkeys(gid for action in refused for gid in action.message_ids))
+    if not refused:
+        return
+    fetched = mailbox.batch("messages.get", _message_gets(mailbox, ids)) if ids else {}
+    with transaction.atomic():
+        mirror.messages_store(account=mailbox.account, resources=[r for r in fetched.values() if r])
+        OutboxAction.objects.filter(pk__in=[a.pk for a in refused]).update(restored=True)
 
 
 @dataclass
@@ -360,6 +381,7 @@ def net_changes(records):
 
 
 def _apply(account, net, fetched):
+    mirror.lock_mirror(account.pk)
     touched = mirror.messages_delete(account=account, gmail_ids=net.deleted)
     resources = [r for r in fetched.values() if r]
     parsed = [mirror.parse_message(r) for r in resources]

@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 
 from celery import shared_task
+from django.utils import timezone
 
 from accounts.credentials import NeedsReconnect
 from accounts.models import GmailAccount
@@ -31,6 +32,14 @@ def full_sync_enqueue(account_id):
 
 def outbox_flush_enqueue(account_id):
     _enqueue_once(flush_outbox, "outbox-queued", account_id)
+
+
+def _schedule_once(task, flag, account_id, eta):
+    """One delayed run per mailbox: while paused, every push would otherwise schedule
+    another identical run for when the pause ends."""
+    seconds = max(1, int((eta - timezone.now()).total_seconds()) + 1)
+    if flag_set(flag, account_id, ttl_s=seconds):
+        task.apply_async(kwargs={"account_id": account_id}, eta=eta)
 
 
 def _enqueue_once(task, flag, account_id):
@@ -70,7 +79,7 @@ def _follow_up(account_id, result):
     if result.outcome == Outcome.MORE:
         full_sync_enqueue(account_id)
     elif result.outcome == Outcome.PAUSED:
-        sync_mailbox.apply_async(kwargs={"account_id": account_id}, eta=result.retry_at)
+        _schedule_once(sync_mailbox, "retry-scheduled", account_id, result.retry_at)
 
 
 @shared_task(name="sync.tasks.poll_quiet_mailboxes")
@@ -105,7 +114,7 @@ def flush_outbox(account_id):
     flag_pop("outbox-queued", account_id)
     retry_at = outbox.outbox_flush(account_id=account_id)
     if retry_at is not None:
-        flush_outbox.apply_async(kwargs={"account_id": account_id}, eta=retry_at)
+        _schedule_once(flush_outbox, "outbox-retry-scheduled", account_id, retry_at)
 
 
 @shared_task(name="sync.tasks.flush_pending_outboxes")

@@ -254,3 +254,56 @@ def test_label_changes_cost_the_same_queries_for_3_or_30_messages(emulator, mail
 
     assert many == few, (few, many)
     assert_mirror_equals_gmail(emulator, mailbox)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_users_action_waits_for_a_sync_writing_the_same_mailbox(emulator, alice):
+    """A sync inserts a reply into a thread while the user deletes the thread's only
+    message they saw: the action must wait for the sync and then find the reply, not
+    read the thread as empty and delete it, reply and all (found in review)."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from mail import services as mail_services
+    from sync import mirror
+
+    account = connect(emulator, alice, ALICE, "Alice Example")
+    gmail = emulator.gmail(ALICE)
+    first = deliver(gmail, raw_message(to=ALICE, subject="Plans"))
+    sync(account)
+    parent = gmail.users().messages().get(userId="me", id=first["id"]).execute()
+    message_id = next(
+        h["value"] for h in parent["payload"]["headers"] if h["name"].lower() == "message-id"
+    )
+    reply = deliver(gmail, raw_message(to=ALICE, subject="Re: Plans", reply_to_id=message_id))
+    resource = gmail.users().messages().get(userId="me", id=reply["id"]).execute()
+    thread = Thread.objects.get(account=account)
+    holding, release = threading.Event(), threading.Event()
+
+    def sync_page():
+        with transaction.atomic():
+            mirror.lock_mirror(account.pk)
+            holding.set()
+            release.wait(10)
+            mirror.messages_store(account=account, resources=[resource])
+        connection.close()
+
+    def user():
+        mail_services.thread_delete_forever(thread=thread)
+        connection.close()
+
+    writer = threading.Thread(target=sync_page)
+    writer.start()
+    holding.wait(10)
+    deleter = threading.Thread(target=user)
+    deleter.start()
+    time.sleep(0.3)
+    assert deleter.is_alive()  # waiting for the sync's transaction
+    release.set()
+    writer.join(10)
+    deleter.join(10)
+
+    assert Message.objects.filter(account=account, gmail_id=reply["id"]).exists()
+    assert Thread.objects.filter(pk=thread.pk).exists()
