@@ -164,8 +164,16 @@ def _refresh_at_google(refresh_token):
         client_id=settings.GOOGLE_CLIENT_ID,
         client_secret=settings.GOOGLE_CLIENT_SECRET,
     )
-    credentials.refresh(google.auth.transport.requests.Request())
+    credentials.refresh(_TimeBoundRequest())
     return credentials
+
+
+class _TimeBoundRequest(google.auth.transport.requests.Request):
+    """google-auth waits up to 120 s for the token endpoint, while this refresh holds
+    the account's row lock: wait 15 s at most."""
+
+    def __call__(self, *args, timeout=15, **kwargs):
+        return super().__call__(*args, timeout=timeout, **kwargs)
 
 
 def _is_refusal(error):

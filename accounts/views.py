@@ -29,7 +29,13 @@ def disconnect(request, account_id):
         gmail_account_disconnect(account=account)
         messages.success(request, f"{account.email} is disconnected and its mail removed.")
         return redirect("accounts:settings")
-    return render(request, "accounts/disconnect.html", {"account": account, "is_last": is_last})
+    context = {
+        "account": account,
+        "is_last": is_last,
+        # User actions still waiting for Gmail go with the account: say so first.
+        "waiting": account.outbox.filter(state="pending").count(),
+    }
+    return render(request, "accounts/disconnect.html", context)
 
 
 @login_required

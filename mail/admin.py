@@ -53,6 +53,8 @@ class MessageAdmin(LargeTableAdmin):
     raw_id_fields = ["account", "thread"]
     date_hierarchy = "internal_date"
     inlines = [AttachmentInline]
+    # Operators see where a message is and how it syncs, not what it says.
+    exclude = ["body_text", "body_html", "bcc"]
 
 
 @admin.register(Attachment)

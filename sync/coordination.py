@@ -50,7 +50,8 @@ return 0
 
 @cache
 def redis_client():
-    return redis.Redis.from_url(settings.REDIS_URL)
+    # Bounded waits: a hung Redis must make /health/ and the webhook fail, not hang.
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
 
 
 def _key(*parts):

@@ -38,6 +38,7 @@ HISTORY_PAGE_SIZE = 500
 FULL_SYNC_PAGES_PER_SLICE = 3
 WATCH_RENEW_BEFORE = dt.timedelta(hours=48)
 PENDING_TTL_S = 15 * 60
+FULL_REQUEST_TTL_S = 24 * 60 * 60
 
 
 class Outcome:
@@ -70,8 +71,9 @@ def mailbox_sync(*, account_id, full=False, allow_full=True):
         return Result(Outcome.INACTIVE)
     status, _ = SyncStatus.objects.get_or_create(account=account)
     if full:
-        # Restarted by whoever holds the lock, so a running slice is never cut in two.
-        flag_set("full-requested", account_id, ttl_s=PENDING_TTL_S)
+        # Restarted by whoever holds the lock, so a running slice is never cut in two;
+        # the request outlives any pause.
+        flag_set("full-requested", account_id, ttl_s=FULL_REQUEST_TTL_S)
     if status.paused_until and status.paused_until > timezone.now():
         return Result(Outcome.PAUSED, retry_at=status.paused_until)
     # Say there is work before looking at the lock: if another worker holds it, it
@@ -529,4 +531,13 @@ def accounts_with_pending_actions():
         )
         .values_list("account_id", flat=True)
         .distinct()
+    )
+
+
+def unfinished_full_syncs():
+    """Active mailboxes whose full sync has not finished."""
+    return list(
+        SyncStatus.objects.filter(account__status=GmailAccount.Status.ACTIVE)
+        .exclude(full_sync_state=SyncStatus.FullSync.DONE)
+        .values_list("account_id", flat=True)
     )

@@ -46,7 +46,11 @@ def _enqueue_once(task, flag, account_id):
     """A burst of asks while the task waits in its queue is one task; the task pops the
     flag when it starts, so asks that arrive while it runs queue the next one."""
     if flag_set(flag, account_id, ttl_s=QUEUED_TTL_S):
-        task.delay(account_id=account_id)
+        try:
+            task.delay(account_id=account_id)
+        except Exception:
+            flag_pop(flag, account_id)  # not queued after all: the next ask must try again
+            raise
 
 
 @shared_task(name="sync.tasks.mailbox_connected", acks_late=True)
@@ -87,6 +91,10 @@ def poll_quiet_mailboxes():
     """The fallback for lost pushes: sync every mailbox that has been quiet too long."""
     for account_id in services.mailboxes_to_poll(quiet_for=POLL_QUIET_FOR):
         sync_enqueue(account_id)
+    # A full sync whose chain of slices died (a crash the task could not survive) is
+    # picked up again; one that is running answers BUSY to the extra task.
+    for account_id in services.unfinished_full_syncs():
+        full_sync_enqueue(account_id)
 
 
 @shared_task(name="sync.tasks.renew_watches")

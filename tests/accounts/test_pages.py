@@ -143,3 +143,16 @@ def test_sign_out_clears_the_session(client, alice):
 
     assert "_auth_user_id" not in client.session
     assert client.get(reverse("mail:inbox")).status_code == 302
+
+
+def test_disconnect_warns_about_changes_that_have_not_reached_gmail(client, alice):
+    from mail.models import OutboxAction
+
+    GmailAccountFactory(user=alice, email=ALICE)
+    work = GmailAccountFactory(user=alice, email=ALICE_WORK)
+    OutboxAction.objects.create(account=work, kind=OutboxAction.Kind.MODIFY, message_ids=["m"])
+    client.force_login(alice)
+
+    page = client.get(reverse("accounts:disconnect", args=[work.pk])).content.decode()
+
+    assert "1 change you made" in page and "not reached Gmail yet" in page

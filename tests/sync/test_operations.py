@@ -190,3 +190,13 @@ def test_google_unreachable_pauses_the_mailbox(emulator, mailbox, settings):
 
     assert result.outcome == Outcome.PAUSED
     assert "network" in SyncStatus.objects.get(account=mailbox).last_error
+
+
+def test_the_poll_picks_up_a_full_sync_whose_chain_died(emulator, mailbox, broker):
+    SyncStatus.objects.create(account=mailbox, full_sync_state=SyncStatus.FullSync.RUNNING)
+
+    tasks.poll_quiet_mailboxes.run()
+
+    assert ("sync.tasks.full_sync", {"account_id": mailbox.pk}) in [
+        (name, kwargs) for name, kwargs, _ in broker.tasks()
+    ]
