@@ -35,11 +35,12 @@ def test_only_one_worker_holds_a_mailbox_lock():
 
 
 def test_a_dead_workers_lock_lapses_but_an_extended_one_does_not():
-    dead, alive = MailboxLock(1, ttl_s=0.3), MailboxLock(2, ttl_s=0.3)
+    # Leases of 1 s, extended every 0.3 s: generous margins for a loaded CI machine.
+    dead, alive = MailboxLock(1, ttl_s=1.0), MailboxLock(2, ttl_s=1.0)
     assert dead.acquire() and alive.acquire()
 
-    for _ in range(4):
-        time.sleep(0.1)
+    for _ in range(5):
+        time.sleep(0.3)
         assert alive.extend()
 
     assert MailboxLock(1).acquire()
