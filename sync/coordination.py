@@ -110,6 +110,35 @@ class MailboxLock:
             _local.release(self.key, self.token)
 
 
+BUSY = object()
+
+
+def drain(account_id, *, name, step, more, ttl_s=15 * 60):
+    """Run `step(lock)` under the mailbox's `name` lock, once for every ask, folding
+    asks that arrive meanwhile into passes of whoever holds the lock.
+
+    The ask is recorded (a flag) before the lock is tried: if another worker holds it,
+    that worker finds the flag after its pass and runs one more, so no ask is lost, even
+    one made just as the holder finished. `more(answer)` says whether to go on after a
+    pass. Answers the last pass's answer, or BUSY when another worker took the ask.
+    """
+    flag = f"{name}-pending"
+    flag_set(flag, account_id, ttl_s=ttl_s)
+    answer = BUSY
+    while flag_is_set(flag, account_id):
+        lock = MailboxLock(account_id, name=name)
+        if not lock.acquire():
+            return answer
+        try:
+            while flag_pop(flag, account_id):
+                answer = step(lock)
+                if not more(answer):
+                    return answer
+        finally:
+            lock.release()
+    return answer
+
+
 def flag_set(name, account_id, *, ttl_s):
     """Set a flag; answer True if it was not set already (SET NX)."""
     key = _key(name, account_id)

@@ -18,13 +18,12 @@ from accounts.credentials import NeedsReconnect
 from accounts.models import GmailAccount
 from mail.models import OutboxAction
 from sync.api import Mailbox
-from sync.coordination import MailboxLock, flag_is_set, flag_pop, flag_set
+from sync.coordination import BUSY, drain
 from sync.errors import PermanentError, RetryLater, backoff_delay
 
 logger = logging.getLogger(__name__)
 
 Kind = OutboxAction.Kind
-PENDING_TTL_S = 15 * 60
 BATCH_MODIFY_MAX = 1000
 FAILURE_MESSAGES = {
     Kind.DELETE: "Gmail did not allow deleting forever (Tern's access to Gmail does not "
@@ -38,23 +37,16 @@ def outbox_flush(*, account_id):
     account = GmailAccount.objects.filter(pk=account_id).first()
     if account is None or not account.is_active:
         return None
-    # As in sync.services.mailbox_sync: say there is work, then whoever holds the lock
-    # (us, or a flush already running) drains the outbox once more for it.
-    flag_set("outbox-pending", account_id, ttl_s=PENDING_TTL_S)
-    while flag_is_set("outbox-pending", account_id):
-        lock = MailboxLock(account_id, name="outbox")
-        if not lock.acquire():
-            return None
-        try:
-            while flag_pop("outbox-pending", account_id):
-                retry_at = _drain(account, lock)
-                if retry_at is not None:
-                    return retry_at
-        except NeedsReconnect:
-            return None  # kept pending; reconnecting flushes again
-        finally:
-            lock.release()
-    return None
+    try:
+        retry_at = drain(
+            account_id,
+            name="outbox",
+            step=lambda lock: _drain(account, lock),
+            more=lambda retry_at: retry_at is None,
+        )
+    except NeedsReconnect:
+        return None  # kept pending; reconnecting flushes again
+    return None if retry_at is BUSY else retry_at
 
 
 def _drain(account, lock):

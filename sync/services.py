@@ -3,8 +3,8 @@
 Guarantees (docs/sync.md explains them at length):
 - The mirror's history cursor moves only forward, and only in the transaction that
   commits the changes it covers: a crash anywhere replays, never skips.
-- One sync per mailbox at a time (sync.coordination.MailboxLock); a sync asked for while
-  one runs is folded into one more pass of the running one.
+- One sync per mailbox at a time (sync.coordination.drain, over a MailboxLock); a sync
+  asked for while one runs is folded into one more pass of the running one.
 - A cursor Gmail no longer knows (404) leads to a full resync that deletes only what
   the new full listing did not see, then catches up from the new starting point.
 """
@@ -24,7 +24,7 @@ from accounts.models import GmailAccount
 from mail.models import Message, OutboxAction
 from sync import mirror
 from sync.api import Mailbox
-from sync.coordination import MailboxLock, flag_is_set, flag_pop, flag_set
+from sync.coordination import BUSY, drain, flag_pop, flag_set
 from sync.errors import HistoryTooOld, PermanentError, RetryLater, backoff_delay
 from sync.models import GmailWatch, SyncStatus
 
@@ -37,7 +37,6 @@ HISTORY_PAGE_SIZE = 500
 # A full sync runs in slices so that a huge mailbox gives its worker back now and then.
 FULL_SYNC_PAGES_PER_SLICE = 3
 WATCH_RENEW_BEFORE = dt.timedelta(hours=48)
-PENDING_TTL_S = 15 * 60
 FULL_REQUEST_TTL_S = 24 * 60 * 60
 
 
@@ -76,22 +75,13 @@ def mailbox_sync(*, account_id, full=False, allow_full=True):
         flag_set("full-requested", account_id, ttl_s=FULL_REQUEST_TTL_S)
     if status.paused_until and status.paused_until > timezone.now():
         return Result(Outcome.PAUSED, retry_at=status.paused_until)
-    # Say there is work before looking at the lock: if another worker holds it, it
-    # finds this flag after its pass and runs one more (see the loop below).
-    flag_set("pending", account_id, ttl_s=PENDING_TTL_S)
-    result = Result(Outcome.BUSY)
-    while flag_is_set("pending", account_id):
-        lock = MailboxLock(account_id)
-        if not lock.acquire():
-            return result
-        try:
-            while flag_pop("pending", account_id):
-                result = _one_pass(account, lock, allow_full=allow_full)
-                if result.outcome != Outcome.DONE:
-                    return result
-        finally:
-            lock.release()
-    return result
+    result = drain(
+        account_id,
+        name="lock",
+        step=lambda lock: _one_pass(account, lock, allow_full=allow_full),
+        more=lambda result: result.outcome == Outcome.DONE,
+    )
+    return Result(Outcome.BUSY) if result is BUSY else result
 
 
 def _one_pass(account, lock, *, allow_full):
@@ -429,7 +419,6 @@ def _pause(status, error):
         last_error=str(error)[:500],
         last_error_at=timezone.now(),
     )
-    flag_set("pending", status.account_id, ttl_s=PENDING_TTL_S)
     return Result(Outcome.PAUSED, retry_at=until)
 
 

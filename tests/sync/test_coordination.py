@@ -5,7 +5,9 @@ import time
 import pytest
 
 from sync.coordination import (
+    BUSY,
     MailboxLock,
+    drain,
     flag_pop,
     flag_set,
     quota_rate_and_burst,
@@ -79,3 +81,21 @@ def test_a_flag_coalesces_until_popped():
     assert flag_pop("queued", 5)
     assert not flag_pop("queued", 5)
     assert flag_set("queued", 5, ttl_s=60)
+
+
+def test_an_ask_made_while_a_pass_runs_becomes_one_more_pass_of_the_holder():
+    passes, answers_to_others = [], []
+
+    def step(lock):
+        passes.append(len(passes) + 1)
+        if len(passes) == 1:  # meanwhile, two other workers ask for the same mailbox
+            for _ in range(2):
+                answers_to_others.append(drain(4, name="work", step=step, more=bool))
+        return "done"
+
+    answer = drain(4, name="work", step=step, more=bool)
+
+    assert answer == "done"
+    assert answers_to_others == [BUSY, BUSY]
+    assert passes == [1, 2]  # both asks folded into one more pass, none lost
+    assert MailboxLock(4, name="work").acquire()  # released at the end
