@@ -106,7 +106,9 @@ def test_it_coalesces_a_burst_into_about_one_push_a_second(emulator, alice, alic
         arrive(alice_gmail, f"Burst {n}")
     received = pushes.quiet_for(0.6)
 
-    assert 1 <= len(received) <= 2
+    # Six changes in well under a second: one push at once, perhaps one more after the
+    # interval, never one per change.
+    assert len(received) in (1, 2), len(received)
     assert received[-1].data["historyId"] == int(emulator.state(alice)["historyId"])
 
 
