@@ -56,7 +56,16 @@ def sync_start(*, account):
     resumes where sync stopped), and send the user actions that waited."""
     from sync.tasks import mailbox_connected  # sync builds on accounts, not the reverse
 
-    mailbox_connected.delay(account_id=account.pk)
+    try:
+        mailbox_connected.delay(account_id=account.pk)
+    except Exception as error:
+        # On embedded defaults the task runs here, inside the sign-in request: a failing
+        # first sync is recorded on the mailbox and retried by beat; the person still
+        # gets in and sees what was synced.
+        logger.warning(
+            "first sync failed to start",
+            extra={"account_id": account.pk, "error": type(error).__name__},
+        )
 
 
 def gmail_account_disconnect(*, account):

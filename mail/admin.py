@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from mail.models import Attachment, Label, Message, OutboxAction, Thread
+from mail.models import Attachment, Label, Message, OutboxAction, SkippedMessage, Thread
 
 
 class LargeTableAdmin(admin.ModelAdmin):
@@ -19,10 +19,28 @@ class LabelAdmin(LargeTableAdmin):
     raw_id_fields = ["account"]
 
 
+class MirrorAdmin(LargeTableAdmin):
+    """The mirror is Gmail's data, read-only here: only sync writes it. Operators see
+    where mail is and how it syncs, never what it says (no subject, name, address,
+    snippet, body or file name is shown or searchable)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_fields(self, request, obj=None):
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+
 @admin.register(Thread)
-class ThreadAdmin(LargeTableAdmin):
+class ThreadAdmin(MirrorAdmin):
     list_display = [
-        "subject",
+        "gmail_id",
         "account",
         "last_message_at",
         "message_count",
@@ -30,40 +48,42 @@ class ThreadAdmin(LargeTableAdmin):
         "is_starred",
         "has_attachments",
     ]
+    fields = [*list_display, "history_id"]
     list_filter = ["is_unread", "is_starred", "has_attachments"]
-    search_fields = ["gmail_id", "subject", "account__email"]
+    search_fields = ["gmail_id", "account__email"]
     list_select_related = ["account"]
-    raw_id_fields = ["account"]
     date_hierarchy = "last_message_at"
 
 
 class AttachmentInline(admin.TabularInline):
     model = Attachment
     extra = 0
-    fields = ["filename", "mime_type", "size", "content_id", "is_inline"]
+    fields = ["part_id", "mime_type", "size", "is_inline"]
     readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Message)
-class MessageAdmin(LargeTableAdmin):
-    list_display = ["subject", "sender", "account", "internal_date", "size_estimate"]
+class MessageAdmin(MirrorAdmin):
+    list_display = ["gmail_id", "account", "internal_date", "size_estimate", "history_id"]
+    fields = [*list_display, "thread", "full_sync_mark", "has_attachments"]
     list_filter = ["has_attachments"]
-    search_fields = ["gmail_id", "rfc822_message_id", "subject", "account__email"]
+    search_fields = ["gmail_id", "account__email"]
     list_select_related = ["account"]
-    raw_id_fields = ["account", "thread"]
     date_hierarchy = "internal_date"
     inlines = [AttachmentInline]
-    # Operators see where a message is and how it syncs, not what it says.
-    exclude = ["body_text", "body_html", "bcc"]
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(LargeTableAdmin):
-    list_display = ["filename", "mime_type", "size", "is_inline", "message"]
+class AttachmentAdmin(MirrorAdmin):
+    list_display = ["part_id", "mime_type", "size", "is_inline", "message"]
+    fields = list_display
     list_filter = ["is_inline"]
-    search_fields = ["filename", "mime_type"]
+    search_fields = ["message__gmail_id"]
     list_select_related = ["message"]
-    raw_id_fields = ["message"]
 
 
 @admin.register(OutboxAction)
@@ -75,3 +95,20 @@ class OutboxActionAdmin(LargeTableAdmin):
     list_select_related = ["account"]
     raw_id_fields = ["account"]
     exclude = ["raw"]
+
+
+@admin.register(SkippedMessage)
+class SkippedMessageAdmin(LargeTableAdmin):
+    """Messages the mirror could not store: which, why, since when. Each incremental
+    sync tries them again; there is nothing to edit."""
+
+    list_display = ["gmail_id", "account", "error", "attempts", "first_failed_at", "last_failed_at"]
+    search_fields = ["gmail_id", "account__email"]
+    list_select_related = ["account"]
+    readonly_fields = list_display
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

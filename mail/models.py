@@ -72,7 +72,8 @@ class Thread(models.Model):
         ]
 
     def __str__(self):
-        return self.subject or "(no subject)"
+        # An id, not the subject: names of rows show up in admin and in logs.
+        return f"thread {self.gmail_id}"
 
 
 class ThreadLabel(models.Model):
@@ -155,7 +156,7 @@ class Message(models.Model):
         ]
 
     def __str__(self):
-        return self.subject or "(no subject)"
+        return f"message {self.gmail_id}"
 
 
 class MessageLabel(models.Model):
@@ -182,8 +183,9 @@ class Attachment(models.Model):
     message = models.ForeignKey(
         Message, on_delete=models.DB_CASCADE, related_name="attachments", db_index=False
     )
-    gmail_attachment_id = models.CharField(max_length=1024, blank=True)
-    part_id = models.CharField(max_length=64)
+    # Gmail's attachment ids run to hundreds of characters with no documented bound.
+    gmail_attachment_id = models.TextField(blank=True)
+    part_id = models.CharField(max_length=255)
     filename = models.CharField(max_length=1024, blank=True)
     mime_type = models.CharField(max_length=255)
     size = models.PositiveIntegerField(default=0)
@@ -199,7 +201,7 @@ class Attachment(models.Model):
         ]
 
     def __str__(self):
-        return self.filename or self.part_id
+        return f"part {self.part_id} of message {self.message_id}"
 
 
 class OutboxAction(models.Model):
@@ -248,3 +250,30 @@ class OutboxAction(models.Model):
         if self.kind == self.Kind.UNTRASH:
             return [], ["TRASH"]
         return list(self.add_label_ids), list(self.remove_label_ids)
+
+
+class SkippedMessage(models.Model):
+    """A Gmail message the mirror could not store even after cleaning its values.
+
+    It is skipped so that the rest of its page, the history cursor and the mailbox go
+    on; each incremental sync tries it again, and operators see it in admin and in the
+    health details. `error` names the kind of failure, never the message's content.
+    """
+
+    account = models.ForeignKey(
+        GmailAccount, on_delete=models.DB_CASCADE, related_name="skipped_messages", db_index=False
+    )
+    gmail_id = models.CharField(max_length=255)
+    error = models.CharField(max_length=255)
+    attempts = models.PositiveIntegerField(default=1)
+    first_failed_at = models.DateTimeField(auto_now_add=True)
+    last_failed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_failed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "gmail_id"], name="skipped_account_gmail_id")
+        ]
+
+    def __str__(self):
+        return f"message {self.gmail_id} skipped: {self.error}"

@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import GmailAccount
+from mail.models import SkippedMessage
 from sync.models import GmailWatch, SyncStatus
 
 
@@ -49,11 +50,22 @@ def check_sync():
     return "ok", ""
 
 
+def check_skipped_messages():
+    """Messages a sync could not store and skipped (admin lists them, with the reason)."""
+    skipped = SkippedMessage.objects.filter(account__status=GmailAccount.Status.ACTIVE)
+    count = skipped.count()
+    if count:
+        mailboxes = skipped.values("account").distinct().count()
+        return "warn", f"{count} message(s) in {mailboxes} mailbox(es) could not be stored"
+    return "ok", ""
+
+
 CHECKS = {
     "database": (check_database, "down"),
     "redis": (check_redis, "degraded"),
     "watches": (check_watches, None),
     "sync": (check_sync, None),
+    "skipped_messages": (check_skipped_messages, None),
 }
 
 

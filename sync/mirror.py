@@ -13,7 +13,8 @@ import datetime as dt
 import email.utils
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
+from django.db.models import F
 
 from mail.models import (
     Attachment,
@@ -21,9 +22,16 @@ from mail.models import (
     Message,
     MessageLabel,
     OutboxAction,
+    SkippedMessage,
     Thread,
     ThreadLabel,
 )
+from mail.storable import clean_text, error_summary, storable
+
+# What storing one hostile message can raise; anything else (a lost connection) is not
+# the message's fault and must stop the sync instead of skipping mail.
+UNSTORABLE = (DataError, IntegrityError, ValueError, TypeError, KeyError, AttributeError)
+GMAIL_ID_MAX = 64
 
 # Advisory-lock key space of mailbox mirrors (the second key is the account id).
 MIRROR_LOCK_SPACE = 7331
@@ -68,14 +76,13 @@ class ParsedMessage:
 
 
 def parse_message(resource):
-    """A Gmail message resource (format=full) as the mirror's fields."""
-    payload = resource.get("payload", {})
+    """A Gmail message resource (format=full) as the mirror's fields, every value made
+    storable (mail/storable.py). Raises ValueError for a resource without usable ids."""
+    payload = resource.get("payload") or {}
     headers = {}
     for header in payload.get("headers", []):
-        headers.setdefault(header["name"].lower(), header["value"])
+        headers.setdefault(str(header["name"]).lower(), header["value"])
     fields = {column: headers.get(name, "") for name, column in HEADERS.items()}
-    fields["rfc822_message_id"] = fields["rfc822_message_id"][:998]
-    fields["in_reply_to"] = fields["in_reply_to"][:998]
     bodies = {"text/plain": [], "text/html": []}
     attachments = []
     _walk(payload, bodies, attachments)
@@ -83,19 +90,26 @@ def parse_message(resource):
         snippet=resource.get("snippet", ""),
         internal_date=_from_ms(resource.get("internalDate", "0")),
         date_header=_parse_date(headers.get("date")),
-        size_estimate=int(resource.get("sizeEstimate", 0)),
-        history_id=int(resource["historyId"]) if resource.get("historyId") else None,
+        size_estimate=resource.get("sizeEstimate", 0),
+        history_id=resource.get("historyId") or None,
         body_text="\n".join(bodies["text/plain"]),
         body_html="\n".join(bodies["text/html"]),
         has_attachments=any(not a["is_inline"] for a in attachments),
     )
     return ParsedMessage(
-        gmail_id=resource["id"],
-        thread_id=resource["threadId"],
-        label_ids=list(resource.get("labelIds", [])),
-        fields=fields,
-        attachments=attachments,
+        gmail_id=_gmail_id(resource.get("id")),
+        thread_id=_gmail_id(resource.get("threadId")),
+        label_ids=[clean_text(label) for label in resource.get("labelIds", [])],
+        fields=storable(Message, fields),
+        attachments=[storable(Attachment, a) for a in attachments],
     )
+
+
+def _gmail_id(value):
+    # An id cut short would name another message: refuse it instead.
+    if not isinstance(value, str) or not value or len(value) > GMAIL_ID_MAX:
+        raise ValueError("unusable gmail id")
+    return clean_text(value)
 
 
 def _walk(part, bodies, attachments):
@@ -110,7 +124,7 @@ def _walk(part, bodies, attachments):
                 "part_id": part.get("partId", ""),
                 "filename": part.get("filename", ""),
                 "mime_type": mime_type,
-                "size": int(body.get("size", 0)),
+                "size": body.get("size", 0),
                 "gmail_attachment_id": body.get("attachmentId", ""),
                 "content_id": content_id,
                 "is_inline": bool(content_id) and not disposition.startswith("attachment"),
@@ -142,7 +156,10 @@ def _decode(data, charset):
 
 
 def _from_ms(value):
-    return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
+    try:
+        return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
+    except (TypeError, ValueError, OverflowError, OSError):  # junk or out of range
+        return dt.datetime.fromtimestamp(0, tz=dt.UTC)
 
 
 def _parse_date(value):
@@ -150,7 +167,7 @@ def _parse_date(value):
         return None
     try:
         parsed = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
@@ -193,14 +210,15 @@ LABEL_FIELDS = [
 
 def _label_fields(resource):
     color = resource.get("color", {})
-    return {
+    fields = {
         "name": resource.get("name", resource["id"]),
         "type": Label.Type.SYSTEM if resource.get("type") == "system" else Label.Type.USER,
-        "background_color": color.get("backgroundColor", "")[:7],
-        "text_color": color.get("textColor", "")[:7],
+        "background_color": color.get("backgroundColor", ""),
+        "text_color": color.get("textColor", ""),
         "label_list_visibility": resource.get("labelListVisibility", ""),
         "message_list_visibility": resource.get("messageListVisibility", ""),
     }
+    return storable(Label, fields)
 
 
 def _labels_by_gmail_id(account, gmail_ids):
@@ -308,10 +326,51 @@ def messages_store(*, account, resources, mark=None):
     """Store fetched message resources whole, keeping pending user actions on top.
     Call inside a transaction."""
     lock_mirror(account.pk)
-    parsed = [parse_message(r) for r in resources]
-    touched = messages_upsert(account=account, parsed=parsed, mark=mark)
-    touched |= actions_reapply(account=account, gmail_ids=[p.gmail_id for p in parsed])
+    touched, stored = messages_store_each(account=account, resources=resources, mark=mark)
+    touched |= actions_reapply(account=account, gmail_ids=stored)
     threads_recompute(thread_ids=touched)
+
+
+def messages_store_each(*, account, resources, mark=None):
+    """Upsert fetched resources; returns (thread ids touched, gmail ids stored).
+
+    The page is stored in one go; if that fails, each message alone, so that one that
+    cannot be stored (whatever its values hold) is recorded in SkippedMessage and the
+    rest of the page, and the sync, go on. Call inside a transaction.
+    """
+    parsed = []
+    for resource in resources:
+        try:
+            parsed.append(parse_message(resource))
+        except UNSTORABLE as error:
+            _skipped_record(account, resource, error)
+    try:
+        with transaction.atomic():  # a savepoint: a failure undoes only this page
+            touched = messages_upsert(account=account, parsed=parsed, mark=mark)
+        stored = parsed
+    except UNSTORABLE:
+        touched, stored = set(), []
+        for one in parsed:
+            try:
+                with transaction.atomic():
+                    touched |= messages_upsert(account=account, parsed=[one], mark=mark)
+                stored.append(one)
+            except UNSTORABLE as error:
+                _skipped_record(account, {"id": one.gmail_id}, error)
+    stored_ids = [p.gmail_id for p in stored]
+    if stored_ids:
+        SkippedMessage.objects.filter(account=account, gmail_id__in=stored_ids).delete()
+    return touched, stored_ids
+
+
+def _skipped_record(account, resource, error):
+    gmail_id = clean_text(resource.get("id") if isinstance(resource, dict) else "")[:255]
+    summary = error_summary(error)
+    updated = SkippedMessage.objects.filter(account=account, gmail_id=gmail_id).update(
+        error=summary, attempts=F("attempts") + 1, last_failed_at=dt.datetime.now(dt.UTC)
+    )
+    if not updated:
+        SkippedMessage.objects.create(account=account, gmail_id=gmail_id, error=summary)
 
 
 def _fields(parsed):

@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from accounts.credentials import NeedsReconnect
 from accounts.models import GmailAccount
-from mail.models import Message, OutboxAction
+from mail.models import Message, OutboxAction, SkippedMessage
+from mail.storable import error_summary
 from sync import mirror
 from sync.api import Mailbox
 from sync.coordination import BUSY, drain, flag_pop, flag_set
@@ -38,6 +39,7 @@ HISTORY_PAGE_SIZE = 500
 FULL_SYNC_PAGES_PER_SLICE = 3
 WATCH_RENEW_BEFORE = dt.timedelta(hours=48)
 FULL_REQUEST_TTL_S = 24 * 60 * 60
+SKIPPED_RETRY_BATCH = 50
 
 
 class Outcome:
@@ -108,7 +110,12 @@ def _one_pass(account, lock, *, allow_full):
     except NeedsReconnect:
         return Result(Outcome.INACTIVE)
     except PermanentError as error:
-        _record_error(status, error)
+        _record_error(status, str(error))
+        raise
+    except Exception as error:
+        # Not a Gmail error we know: a bug, or data we could not handle. It is recorded
+        # (without the data) so that health says so, instead of failing silently.
+        _record_error(status, f"unexpected error: {error_summary(error)}")
         raise
     _record_success(status)
     return result
@@ -316,6 +323,7 @@ def _incremental(mailbox, status, lock):
     labels = mailbox.call("labels.list", mailbox.users.labels().list(userId="me"))
     mirror.labels_replace(account=account, resources=labels.get("labels", []))
     _restore_refused(mailbox)
+    _retry_skipped(mailbox)
     SyncStatus.objects.filter(pk=status.pk).update(last_incremental_sync_at=timezone.now())
     return Result(Outcome.DONE, changes=changes)
 
@@ -337,6 +345,24 @@ def _restore_refused(mailbox):
     with transaction.atomic():
         mirror.messages_store(account=mailbox.account, resources=[r for r in fetched.values() if r])
         OutboxAction.objects.filter(pk__in=[a.pk for a in refused]).update(restored=True)
+
+
+def _retry_skipped(mailbox):
+    """Fetch again the messages earlier syncs could not store and try once more (a fix
+    deployed since may store them now). One that Gmail no longer has is forgotten."""
+    skipped = list(
+        SkippedMessage.objects.filter(account=mailbox.account).order_by("last_failed_at")[
+            :SKIPPED_RETRY_BATCH
+        ]
+    )
+    if not skipped:
+        return
+    ids = [s.gmail_id for s in skipped if 0 < len(s.gmail_id) <= mirror.GMAIL_ID_MAX]
+    fetched = mailbox.batch("messages.get", _message_gets(mailbox, ids)) if ids else {}
+    gone = [gmail_id for gmail_id, resource in fetched.items() if resource is None]
+    with transaction.atomic():
+        SkippedMessage.objects.filter(account=mailbox.account, gmail_id__in=gone).delete()
+        mirror.messages_store(account=mailbox.account, resources=[r for r in fetched.values() if r])
 
 
 @dataclass
@@ -376,8 +402,8 @@ def _apply(account, net, fetched):
     mirror.lock_mirror(account.pk)
     touched = mirror.messages_delete(account=account, gmail_ids=net.deleted)
     resources = [r for r in fetched.values() if r]
-    parsed = [mirror.parse_message(r) for r in resources]
-    touched |= mirror.messages_upsert(account=account, parsed=parsed)
+    stored_touched, stored = mirror.messages_store_each(account=account, resources=resources)
+    touched |= stored_touched
     # Messages with the same net change are changed together: marking 500 messages read
     # elsewhere is one delete, not 500.
     by_change = {}
@@ -393,7 +419,7 @@ def _apply(account, net, fetched):
         touched |= mirror.messages_labels_change(
             account=account, gmail_ids=gmail_ids, add=add, remove=remove
         )
-    changed = [p.gmail_id for p in parsed] + list(net.labels)
+    changed = stored + list(net.labels)
     touched |= mirror.actions_reapply(account=account, gmail_ids=changed)
     mirror.threads_recompute(thread_ids=touched)
 
@@ -425,7 +451,7 @@ def _pause(status, error):
 def _record_error(status, error):
     SyncStatus.objects.filter(pk=status.pk).update(
         failure_count=status.failure_count + 1,
-        last_error=str(error)[:500],
+        last_error=error[:500],
         last_error_at=timezone.now(),
     )
 

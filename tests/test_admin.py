@@ -4,7 +4,7 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from mail.models import OutboxAction, Thread
+from mail.models import Attachment, Message, OutboxAction, SkippedMessage, Thread
 from sync.models import GmailWatch, SyncStatus
 from tests.mail.factories import AttachmentFactory, MessageFactory, ThreadFactory
 
@@ -25,6 +25,7 @@ def mailbox_with_mail(alice_mailbox):
     OutboxAction.objects.create(
         account=alice_mailbox, kind=OutboxAction.Kind.MODIFY, message_ids=[message.gmail_id]
     )
+    SkippedMessage.objects.create(account=alice_mailbox, gmail_id="18c0ffee", error="DataError")
     return alice_mailbox
 
 
@@ -41,6 +42,7 @@ def test_every_model_of_ours_is_registered():
         "SyncStatus",
         "GmailWatch",
         "OutboxAction",
+        "SkippedMessage",
     }
 
 
@@ -55,14 +57,25 @@ def test_the_changelist_renders_with_a_row(admin_client, mailbox_with_mail, mode
     assert response.context["cl"].result_count >= 1
 
 
-def test_the_thread_changelist_shows_subjects_and_searches_them(admin_client, mailbox_with_mail):
-    ThreadFactory(account=mailbox_with_mail, subject="Holiday plans")
-    url = reverse("admin:mail_thread_changelist")
+@pytest.mark.parametrize("model", [Thread, Message, Attachment], ids=lambda m: m.__name__)
+def test_operators_see_the_mirror_state_but_never_the_mail(admin_client, mailbox_with_mail, model):
+    row = model.objects.first()
+    meta = model._meta
+    changelist = admin_client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
+    change = admin_client.get(
+        reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[row.pk])
+    )
+    searched = admin_client.get(
+        reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"), {"q": "Budget"}
+    )
 
-    response = admin_client.get(url, {"q": "budget"})
-
-    assert [t.subject for t in response.context["cl"].result_list] == ["Budget 2027"]
-    assert "Budget 2027" in response.text
+    for response in (changelist, change):
+        assert response.status_code == 200
+        assert "Budget 2027" not in response.text
+        assert "budget.xlsx" not in response.text
+    assert "<textarea" not in change.text and 'name="subject"' not in change.text  # read-only
+    assert searched.context["cl"].result_count == 0  # a subject is not searchable
+    assert admin_client.post(change.request["PATH_INFO"], {}).status_code == 403
 
 
 def test_the_account_page_never_shows_credentials(admin_client, mailbox_with_mail):

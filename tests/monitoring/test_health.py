@@ -52,5 +52,5 @@ def test_details_show_a_failing_watch_renewal(client, settings, alice_mailbox):
     assert report["status"] == "ok"  # a watch problem is a warning, not an outage
     assert report["checks"]["watches"]["state"] == "warn"
     assert "1 failing to renew" in report["checks"]["watches"]["detail"]
-    assert set(report["checks"]) == {"database", "redis", "watches", "sync"}
+    assert set(report["checks"]) == {"database", "redis", "watches", "sync", "skipped_messages"}
     assert all(check["ms"] >= 0 for check in report["checks"].values())

@@ -1,0 +1,92 @@
+"""Making whatever Gmail sends storable in the mirror.
+
+Anyone can send a Tern user an email, so every value taken from Gmail is hostile input:
+PostgreSQL text cannot hold NUL, UTF-8 cannot encode a lone surrogate (JSON can carry
+one as an escape), and a bounded column refuses a longer value. One such value used to
+stop a mailbox's sync for good. Each field is cleaned here by the rules of the column it
+goes into, read from the model itself, so a new column is covered the day it is added.
+"""
+
+import re
+
+from django.db import models
+
+# NUL (PostgreSQL text refuses it) and lone surrogates (UTF-8 cannot encode them).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+INT_RANGES = {
+    models.PositiveIntegerField: (0, 2**31 - 1),
+    models.PositiveBigIntegerField: (0, 2**63 - 1),
+    models.IntegerField: (-(2**31), 2**31 - 1),
+    models.BigIntegerField: (-(2**63), 2**63 - 1),
+}
+
+
+def clean_text(value):
+    """`value` as a str PostgreSQL stores: characters it refuses removed."""
+    if not isinstance(value, str):
+        value = "" if value is None else str(value)
+    return UNSTORABLE.sub("", value)
+
+
+def clip(value, limit):
+    """At most `limit` characters; a file name keeps its extension."""
+    if len(value) <= limit:
+        return value
+    stem, dot, extension = value.rpartition(".")
+    if dot and stem and len(extension) < 16:
+        return stem[: limit - len(extension) - 1] + "." + extension
+    return value[:limit]
+
+
+def storable(model, values):
+    """`values` (column name -> value) made fit for `model`'s columns."""
+    cleaned = {}
+    for name, value in values.items():
+        field = model._meta.get_field(name)
+        cleaned[name] = _storable_value(field, value)
+    return cleaned
+
+
+def _storable_value(field, value):
+    if isinstance(field, models.CharField | models.TextField):
+        text = clean_text(value)
+        return clip(text, field.max_length) if field.max_length else text
+    if type(field) in INT_RANGES:
+        low, high = INT_RANGES[type(field)]
+        number = _as_int(value)
+        if number is not None and low <= number <= high:
+            return number
+        if field.null:  # a history id out of range means nothing once clamped: dropped
+            return None
+        return 0 if number is None else min(max(number, low), high)  # a size: clamped
+    return value
+
+
+def _as_int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def error_summary(error):
+    """What went wrong, for an operator, without the data that made it go wrong.
+
+    A database error's text quotes the values it refused (an address, a subject), so
+    only its kind, SQLSTATE and the names of the column or constraint are kept.
+    """
+    parts = [type(error).__name__]
+    cause = error.__cause__ or error
+    diag = getattr(cause, "diag", None)
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate:
+        parts.append(f"sqlstate {sqlstate}")
+    for name in ("table_name", "column_name", "constraint_name"):
+        value = getattr(diag, name, None) if diag is not None else None
+        if value:
+            parts.append(f"{name.split('_')[0]} {value}")
+    if isinstance(cause, UnicodeError):
+        parts.append(cause.reason)
+    elif "NUL" in str(cause):  # psycopg refuses NUL before sending: a fixed message
+        parts.append("NUL character")
+    return ", ".join(parts)[:255]
