@@ -21,6 +21,8 @@ import google.auth.exceptions
 import google.auth.transport.requests
 import google.oauth2.credentials
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -30,12 +32,15 @@ from sync.gmail import google_url
 
 logger = logging.getLogger(__name__)
 
+KEY_LABEL = b"tern: oauth token encryption, v1"
 # google-auth treats a token as expired this long before its expiry (_helpers.py).
 REFRESH_MARGIN = dt.timedelta(minutes=3, seconds=45)
 
 
 class NeedsReconnect(Exception):
     """Google refused the refresh token (revoked, expired or consent withdrawn)."""
+
+    message_is_safe = True  # names the account by id only
 
 
 class GoogleUnavailable(Exception):
@@ -44,14 +49,27 @@ class GoogleUnavailable(Exception):
 
 
 def _fernet():
+    """The first key encrypts; every key decrypts (rotation: `manage.py reencrypt_tokens`).
+
+    TOKEN_ENCRYPTION_KEYS is required in production; only local settings fall back to
+    SECRET_KEY. Any secret string works as a key: the Fernet key is derived from it with
+    HKDF under a label of its own, so the same secret used elsewhere yields another key.
+    Keys derived the older way (a bare SHA-256) still decrypt, so tokens stored before
+    keep working until they are re-encrypted.
+    """
     secrets = settings.TOKEN_ENCRYPTION_KEYS or [settings.SECRET_KEY]
-    # Any secret string works as a key: a Fernet key is derived from it, so operators
-    # can generate keys with `secrets.token_urlsafe(32)` or reuse their own format.
-    keys = [
-        Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()))
-        for secret in secrets
-    ]
-    return MultiFernet(keys)
+    current = [Fernet(_derived_key(secret)) for secret in secrets]
+    legacy = [Fernet(_legacy_key(secret)) for secret in secrets]
+    return MultiFernet(current + legacy)
+
+
+def _derived_key(secret):
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=KEY_LABEL)
+    return base64.urlsafe_b64encode(hkdf.derive(secret.encode()))
+
+
+def _legacy_key(secret):
+    return base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest())
 
 
 def encrypt_tokens(*, access_token, refresh_token):

@@ -1,9 +1,9 @@
 """Push to mirror: from a message arriving in Gmail to its row in PostgreSQL.
 
 Every part is a real process on 127.0.0.1: the emulator (Gmail and Pub/Sub), Tern's
-web server (daphne, `config.asgi`, on the bench settings, OIDC and token both checked),
-and a Celery worker (`--pool solo`, queues sync, sync_full and outbox) on the Redis
-broker. The mailbox is connected and fully synced first, then watched
+web server (uvicorn, as the Procfile runs it, `config.asgi`, on the bench settings, OIDC
+and token both checked), and a Celery worker (`--pool solo`, queues sync, sync_full and
+outbox) on the Redis broker. The mailbox is connected and fully synced first, then watched
 (`sync.services.watch_register`), so the emulator pushes each change to the webhook.
 
 Each timed message is delivered with `messages.insert` through the app's Gmail client;
@@ -78,8 +78,18 @@ def _start_tern(ctx, port, audience, processes):
     """Start the web server and the worker, appending each to `processes` (to stop)."""
     env = django_env(BENCH_PUBSUB_AUDIENCE=audience)
     web = spawn(
-        "daphne",
-        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
+        "web",
+        [
+            str(BIN / "uvicorn"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--lifespan",
+            "off",
+            "config.asgi:application",
+        ],
         ctx.log_dir,
         env=env,
     )

@@ -5,7 +5,9 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# The Procfile's processes run production settings unless told otherwise: forgetting
+# the variable must never start a server with DEBUG on and development secrets.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("tern")
 app.config_from_object("django.conf:settings", namespace="CELERY")

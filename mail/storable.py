@@ -70,23 +70,26 @@ def _as_int(value):
 
 
 def error_summary(error):
-    """What went wrong, for an operator, without the data that made it go wrong.
+    """What went wrong, for an operator, without the data that made it go wrong."""
+    return ", ".join([type(error).__name__, *error_details(error)])[:255]
 
-    A database error's text quotes the values it refused (an address, a subject), so
-    only its kind, SQLSTATE and the names of the column or constraint are kept.
-    """
-    parts = [type(error).__name__]
-    cause = error.__cause__ or error
-    diag = getattr(cause, "diag", None)
+
+def error_details(error):
+    """The data-free facts of an error: a database error's text quotes the values it
+    refused (an address, a subject), so only its SQLSTATE and the names of the column or
+    constraint are kept."""
+    cause = error.__cause__ if error.__cause__ is not None else error
+    details = []
     sqlstate = getattr(cause, "sqlstate", None)
     if sqlstate:
-        parts.append(f"sqlstate {sqlstate}")
+        details.append(f"sqlstate {sqlstate}")
+    diag = getattr(cause, "diag", None)
     for name in ("table_name", "column_name", "constraint_name"):
         value = getattr(diag, name, None) if diag is not None else None
         if value:
-            parts.append(f"{name.split('_')[0]} {value}")
+            details.append(f"{name.removesuffix('_name')} {value}")
     if isinstance(cause, UnicodeError):
-        parts.append(cause.reason)
-    elif "NUL" in str(cause):  # psycopg refuses NUL before sending: a fixed message
-        parts.append("NUL character")
-    return ", ".join(parts)[:255]
+        details.append(cause.reason)
+    elif "NUL" in str(cause):  # psycopg refuses NUL before sending, in a fixed message
+        details.append("NUL character")
+    return details

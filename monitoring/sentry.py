@@ -5,30 +5,29 @@ database query data or local variables (a frame of the token refresh holds token
 what is left is scrubbed of anything shaped like a Google token or an email address.
 """
 
-import re
-
 import sentry_sdk
 
-SECRETS = re.compile(
-    r"(ya29\.[\w.-]+|1//[\w.-]+|eyJ[\w-]+\.[\w-]+\.[\w-]+"
-    r"|(?<=[?&]token=)[^&\s'\"]+|(?<=[?&]code=)[^&\s'\"]+)"
-)
-ADDRESSES = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+from monitoring.redact import exception_message, scrub
+
 OFF = {"mode": "off"}
 
 
-def scrub(value):
-    if isinstance(value, str):
-        return ADDRESSES.sub("[address]", SECRETS.sub("[token]", value))
-    if isinstance(value, dict):
-        return {key: scrub(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [scrub(item) for item in value]
-    return value
-
-
 def before_send(event, hint):
+    """Exception messages made safe (they may quote a subject or a display name, which
+    no pattern can recognise), then everything scrubbed of secrets and addresses."""
+    exc_info = (hint or {}).get("exc_info")
+    error = exc_info[1] if exc_info else None
+    safe = {}
+    while error is not None and len(safe) < 10:
+        safe.setdefault(type(error).__name__, exception_message(error))
+        error = error.__cause__ or error.__context__
+    for value in event.get("exception", {}).get("values", []):
+        value["value"] = safe.get(value.get("type"), "[message withheld]")
     return scrub(event)
+
+
+def before_breadcrumb(crumb, hint):
+    return scrub(crumb)
 
 
 def init(*, dsn, environment, traces_sample_rate):
@@ -47,5 +46,6 @@ def init(*, dsn, environment, traces_sample_rate):
         },
         max_request_body_size="never",
         before_send=before_send,
+        before_breadcrumb=before_breadcrumb,
         before_send_transaction=before_send,
     )

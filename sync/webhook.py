@@ -30,6 +30,8 @@ CERTS_TIMEOUT_S = 5
 
 
 class PushRejected(Exception):
+    message_is_safe = True
+
     def __init__(self, status, reason):
         super().__init__(reason)
         self.status = status

@@ -75,6 +75,7 @@ LOGIN_REDIRECT_URL = "/mail/"
 # MIDDLEWARE
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
+    "monitoring.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -132,6 +133,16 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": ["'none'"],
         "object-src": ["'none'"],
     }
+}
+
+# Request bodies above these sizes are refused (413) before they are read
+# (config/limits.py): the longest matching path prefix wins. Pushes are a few hundred
+# bytes; attachments are uploaded with compose (Gmail takes 25 MB per message).
+REQUEST_BODY_LIMIT_DEFAULT = 3 * 1024 * 1024
+REQUEST_BODY_LIMITS = {
+    "/webhooks/": 64 * 1024,
+    "/mail/compose/": 30 * 1024 * 1024,
+    "/mail/drafts/": 30 * 1024 * 1024,
 }
 
 # CACHES, CHANNELS AND TASKS
@@ -209,7 +220,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
+            "()": "monitoring.logging.JsonFormatter",
             "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
     },
@@ -222,8 +233,16 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    # httpx logs every request URL at INFO; URLs may carry ids, keep them out.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        # httpx logs every request URL at INFO; URLs may carry ids, keep them out.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        # The web server's own logs go through the redacting handler; its access log
+        # (full query strings: the push secret, OAuth codes) is off, and
+        # monitoring.middleware logs each request by path instead.
+        "uvicorn": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+    },
 }
 
 if SENTRY_DSN:

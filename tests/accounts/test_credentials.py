@@ -85,3 +85,22 @@ def test_a_blob_from_an_unknown_key_is_refused(settings, alice_mailbox):
 
     with pytest.raises(InvalidToken):
         decrypt_tokens(raw_credentials(alice_mailbox))
+
+
+def test_the_secret_key_alone_does_not_open_the_tokens(alice_mailbox, settings):
+    import base64
+    import hashlib
+
+    from cryptography.fernet import Fernet
+
+    settings.TOKEN_ENCRYPTION_KEYS = []  # local settings: the key comes from SECRET_KEY
+    store(alice_mailbox)
+    raw = raw_credentials(alice_mailbox)
+
+    # The old derivation (a bare SHA-256 of SECRET_KEY) no longer opens new tokens...
+    bare = Fernet(base64.urlsafe_b64encode(hashlib.sha256(settings.SECRET_KEY.encode()).digest()))
+    with pytest.raises(InvalidToken):
+        bare.decrypt(raw)
+    # ...but what it encrypted before still decrypts, until reencrypt_tokens.
+    old = bare.encrypt(b'{"access_token": "ya29.old", "refresh_token": "1//old"}')
+    assert decrypt_tokens(old)["refresh_token"] == "1//old"

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRINT_SETTINGS = """
@@ -27,6 +29,9 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "tern.example.com",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/tern",
     "REDIS_URL": "redis://127.0.0.1:6379/15",
+    "TOKEN_ENCRYPTION_KEYS": "a-token-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "PUBSUB_AUDIENCE": "https://tern.example.com/webhooks/gmail/",
+    "PUBSUB_SERVICE_ACCOUNT": "push@tern-prod.iam.gserviceaccount.com",
 }
 
 
@@ -80,8 +85,57 @@ def test_production_refuses_to_start_without_its_secrets():
 
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
-    assert "ALLOWED_HOSTS, DATABASE_URL, REDIS_URL" in result.stderr
+    assert "ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, TOKEN_ENCRYPTION_KEYS" in result.stderr
+    assert "PUBSUB_AUDIENCE, PUBSUB_SERVICE_ACCOUNT" in result.stderr  # OIDC is required
     assert "SECRET_KEY," not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"TOKEN_ENCRYPTION_KEYS": ""}, "TOKEN_ENCRYPTION_KEYS"),
+        ({"PUBSUB_SERVICE_ACCOUNT": ""}, "PUBSUB_SERVICE_ACCOUNT"),
+        ({"GOOGLE_EMULATOR_URL": "http://127.0.0.1:8085"}, "GOOGLE_EMULATOR_URL is set"),
+        ({"PUBSUB_TOKEN_ONLY": "true", "PUBSUB_AUDIENCE": ""}, "PUBSUB_VERIFICATION_TOKEN"),
+    ],
+)
+def test_production_refuses_what_would_leave_it_unprotected(change, message):
+    result = run(
+        ["-c", PRINT_SETTINGS], "config.settings.production", **{**PRODUCTION_ENV, **change}
+    )
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_token_only_pushes_are_allowed_only_when_asked_for_by_name():
+    env = {**PRODUCTION_ENV, "PUBSUB_AUDIENCE": "", "PUBSUB_SERVICE_ACCOUNT": ""}
+    result = run(
+        ["-c", PRINT_SETTINGS],
+        "config.settings.production",
+        **env,
+        PUBSUB_TOKEN_ONLY="true",
+        PUBSUB_VERIFICATION_TOKEN="a-long-push-secret",
+    )
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("entry_point", ["config.asgi", "config.celery_app"])
+def test_the_entry_points_default_to_production_settings(entry_point):
+    # No DJANGO_SETTINGS_MODULE at all: production refuses, instead of DEBUG on.
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {entry_point}; import django; django.setup()"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "Production settings need these environment variables" in result.stderr
 
 
 def test_production_passes_the_deploy_check_when_configured():

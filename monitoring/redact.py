@@ -1,0 +1,96 @@
+"""What may leave the process in a log line or an error report.
+
+Two rules, shared by the log filter and Sentry's scrubber:
+- Anything shaped like a secret (Google access and refresh tokens, JWTs, authorization
+  codes, `token=`/`code=`/`state=` values) or an email address is replaced, in values and
+  in dict keys alike.
+- An exception's message is kept only when its class says the message is safe
+  (`message_is_safe = True`: Tern's own errors, written never to carry mail or
+  addresses). Any other message may quote what caused it (a database error quotes the
+  row it refused, a parser the header it choked on), so only its kind is kept, plus the
+  SQLSTATE and constraint or column names of a database error.
+"""
+
+import re
+import traceback
+
+from mail.storable import error_details
+
+SECRETS = re.compile(
+    r"ya29\.[\w.-]+"  # access tokens
+    r"|1//[\w.-]+"  # refresh tokens
+    r"|eyJ[\w-]+\.[\w-]+\.[\w-]*"  # JWTs (id tokens, Pub/Sub's OIDC token)
+    r"|\b4/[0-9A-Za-z_-]{8,}"  # authorization codes
+)
+# `token=…`, `code=…` (OAuth, query strings, form bodies) and their kin, anywhere.
+PARAMETERS = re.compile(
+    r"\b(token|code|state|access_token|refresh_token|id_token|client_secret)=[^&\s'\"]+",
+    re.IGNORECASE,
+)
+ADDRESSES = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+WITHHELD = "[message withheld]"
+
+
+def scrub(value):
+    """`value` with every secret and address replaced, through dicts, lists and keys."""
+    if isinstance(value, str):
+        value = PARAMETERS.sub(r"\1=[token]", SECRETS.sub("[token]", value))
+        return ADDRESSES.sub("[address]", value)
+    if isinstance(value, dict):
+        return {scrub(key): scrub(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [scrub(item) for item in value]
+    if isinstance(value, BaseException):
+        return exception_text(value)
+    return value
+
+
+def exception_message(error):
+    """The part of `error`'s message that may be logged (see the module docstring)."""
+    if getattr(type(error), "message_is_safe", False):
+        return scrub(str(error))
+    return ", ".join(error_details(error)) or WITHHELD
+
+
+def exception_text(error):
+    """`Kind: message` as traceback's last line would read, with the message made safe."""
+    return f"{_qualname(error)}: {exception_message(error)}"
+
+
+def safe_traceback(error):
+    """The traceback of `error` and its causes (frames: files, lines, code), with each
+    message made safe. Frames show our source code, never the values in it."""
+    chain = []
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        chain.append(error)
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    lines = []
+    for position, error in enumerate(reversed(chain)):
+        if position:
+            lines.append("\nThe above exception led to the following one:\n\n")
+        lines.append("Traceback (most recent call last):\n")
+        lines.extend(traceback.format_tb(error.__traceback__))
+        lines.append(exception_text(error) + "\n")
+    return "".join(lines).rstrip("\n")
+
+
+def exception_variants(error):
+    """The strings by which `error` may appear inside another message (Celery, for one,
+    puts `str(exc)` or `repr(exc)` in its own log line)."""
+    texts = set()
+    while error is not None and len(texts) < 10:
+        for text in (str(error), repr(error)):
+            if len(text) > 3:
+                texts.add(text)
+        error = error.__cause__ or error.__context__
+    return sorted(texts, key=len, reverse=True)
+
+
+def _qualname(error):
+    kind = type(error)
+    module = kind.__module__
+    return (
+        kind.__qualname__ if module in ("builtins", "__main__") else f"{module}.{kind.__qualname__}"
+    )
