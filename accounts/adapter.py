@@ -10,7 +10,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from accounts.models import GmailAccount
+from accounts.selectors import gmail_address_taken, local_user_with_address
 
 
 class GoogleAdapter(GoogleOAuth2Adapter):
@@ -41,13 +41,26 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             raise ImmediateHttpResponse(
                 render(request, "accounts/scope_missing.html", {"process": process})
             )
-        email = sociallogin.account.extra_data.get("email", "")
-        taken = GmailAccount.objects.filter(email__iexact=email).exclude(
-            google_sub=sociallogin.account.uid
-        )
-        if taken.exists():
-            messages.error(request, "That Gmail address is already connected to another user.")
-            raise ImmediateHttpResponse(redirect(_back(request)))
+        extra = sociallogin.account.extra_data
+        email = extra.get("email", "")
+        if not _is_verified(extra.get("email_verified", extra.get("verified_email"))):
+            _refuse(request, "Google has not verified that address, so Tern cannot use it.")
+        if gmail_address_taken(email=email, google_sub=sociallogin.account.uid):
+            _refuse(request, "That Gmail address is already connected to another user.")
+        # allauth would park this login, tokens included, in the session for its signup
+        # form; Tern refuses instead, so no token ever sits in a session row.
+        new_person = not sociallogin.is_existing and not request.user.is_authenticated
+        if new_person and local_user_with_address(email=email):
+            _refuse(
+                request,
+                "A Tern account with that address already exists but was not made "
+                "with Google sign-in. Ask your administrator to connect it.",
+            )
+
+    def is_auto_signup_allowed(self, request, sociallogin):
+        # Never allauth's signup form: it keeps the pending login, tokens included, in
+        # the session. Every case that would lead there is refused in pre_social_login.
+        return True
 
     def get_connect_redirect_url(self, request, socialaccount):
         # Back to Tern's own account list, not allauth's connections page.
@@ -64,6 +77,16 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 "Signing in with Google did not work. Nothing was changed; please try again.",
             )
         raise ImmediateHttpResponse(redirect(_back(request)))
+
+
+def _is_verified(value):
+    # Google sends a boolean (userinfo v3, id token) or a string ("true", tokeninfo).
+    return value is True or str(value).lower() == "true"
+
+
+def _refuse(request, message):
+    messages.error(request, message)
+    raise ImmediateHttpResponse(redirect(_back(request)))
 
 
 def _back(request):

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.dispatch import receiver
 
 from accounts.adapter import granted_scopes
+from accounts.selectors import gmail_address_taken
 from accounts.services import gmail_account_connect
 
 
@@ -23,5 +24,10 @@ def record_gmail_account(request, sociallogin=None, **kwargs):
         return
     owner = sociallogin.account.user
     if request.user.is_authenticated and request.user.pk != owner.pk:
+        return
+    # Also sent before the adapter's checks: an address now connected under another
+    # Google account (this one changed its address) is refused there, cleanly.
+    email = sociallogin.account.extra_data.get("email", "")
+    if gmail_address_taken(email=email, google_sub=sociallogin.account.uid):
         return
     gmail_account_connect(user=owner, sociallogin=sociallogin)

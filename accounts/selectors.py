@@ -1,6 +1,6 @@
 from django.shortcuts import get_object_or_404
 
-from accounts.models import GmailAccount
+from accounts.models import GmailAccount, User
 
 
 def gmail_accounts_of(*, user):
@@ -11,3 +11,15 @@ def gmail_accounts_of(*, user):
 def gmail_account_for_user(*, user, account_id):
     """The user's own account, or 404: other people's accounts do not exist for them."""
     return get_object_or_404(GmailAccount, pk=account_id, user=user)
+
+
+def gmail_address_taken(*, email, google_sub):
+    """Whether `email` is connected under another Google account than `google_sub` (a
+    Google account may change its address to one another Tern user connected)."""
+    return GmailAccount.objects.filter(email__iexact=email).exclude(google_sub=google_sub).exists()
+
+
+def local_user_with_address(*, email):
+    """A Tern user holding `email` who has not signed in with this Google account yet
+    (a staff account made with a password, say)."""
+    return User.objects.filter(email__iexact=email).exists()

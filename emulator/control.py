@@ -52,12 +52,15 @@ async def create_user(request: Request) -> Response:
     try:
         body = await _json(request)
         email, name = str(body["email"]), str(body.get("name") or body["email"].split("@")[0])
-    except (ValueError, KeyError):
+        options = {"email_verified": bool(body.get("email_verified", True))}
+        if body.get("sub"):
+            options["sub"] = str(body["sub"])
+    except (ValueError, KeyError, AttributeError):
         return _problem(400, 'expected {"email": ..., "name": ...}')
     if "@" not in email:
         return _problem(400, "invalid email")
     try:
-        identity = emulator.add_user(email, name)
+        identity = emulator.add_user(email, name, **options)
     except ValueError as exc:
         return _problem(409, str(exc))
     with emulator.lock:

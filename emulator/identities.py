@@ -26,6 +26,8 @@ class Identity:
     email: str
     name: str
     sub: str
+    # Google says whether it verified the address; an unverified one must not sign in.
+    email_verified: bool = True
 
     @property
     def given_name(self) -> str:
@@ -82,10 +84,14 @@ class Identities:
     # sends a refresh token only on the first such consent or when prompt=consent.
     offline_grants: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
-    def add_user(self, email: str, name: str) -> Identity:
-        # A stable 21-digit subject, like Google's, derived from the address.
+    def add_user(
+        self, email: str, name: str, *, sub: str | None = None, email_verified: bool = True
+    ) -> Identity:
+        # A stable 21-digit subject, like Google's, derived from the address; a given one
+        # plays a Google account that changed its address.
         digest = int(hashlib.sha256(email.encode()).hexdigest(), 16)
-        identity = Identity(email=email, name=name, sub=str(10**20 + digest % 10**20))
+        sub = sub or str(10**20 + digest % 10**20)
+        identity = Identity(email=email, name=name, sub=sub, email_verified=email_verified)
         self.users[email] = identity
         return identity
 

@@ -358,7 +358,7 @@ def id_token(request: Request, emulator, access: AccessToken, *, nonce: str | No
         "exp": now + 3600,
     }
     if SCOPE_ALIASES["email"] in access.scopes:
-        claims.update(email=identity.email, email_verified=True)
+        claims.update(email=identity.email, email_verified=identity.email_verified)
     if SCOPE_ALIASES["profile"] in access.scopes:
         claims.update(_profile(request, identity))
     if nonce:
@@ -400,7 +400,7 @@ async def userinfo(request: Request) -> Response:
     if SCOPE_ALIASES["profile"] in access.scopes:
         body.update(_profile(request, identity))
     if SCOPE_ALIASES["email"] in access.scopes:
-        body.update(email=identity.email, email_verified=True)
+        body.update(email=identity.email, email_verified=identity.email_verified)
     if request.url.path.startswith(("/oauth2/v2/", "/oauth2/v1/")):
         # The older userinfo shape: "id" and "verified_email".
         body["id"] = body.pop("sub")
@@ -430,7 +430,7 @@ async def tokeninfo(request: Request) -> Response:
         "access_type": "offline" if access.refresh_token else "online",
     }
     if SCOPE_ALIASES["email"] in access.scopes:
-        body.update(email=identity.email, email_verified="true")
+        body.update(email=identity.email, email_verified=str(identity.email_verified).lower())
     return JSONResponse(body)
 
 

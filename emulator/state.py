@@ -44,12 +44,12 @@ class Emulator:
             self.pusher.clear()
             self._fresh_state()
 
-    def add_user(self, email: str, name: str) -> Identity:
+    def add_user(self, email: str, name: str, **identity_options) -> Identity:
         email = email.strip().lower()
         with self.lock:
             if email in self.mailboxes:
                 raise ValueError(f"user {email} exists")
-            identity = self.identities.add_user(email, name)
+            identity = self.identities.add_user(email, name, **identity_options)
             self.mailboxes[email] = Mailbox(
                 email=email, name=name, ids=self.ids, clock=self.clock, on_change=self._changed
             )

@@ -275,3 +275,54 @@ def test_the_policy_lets_the_sign_in_form_go_on_to_google(client, settings):
 
     form_action = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
     assert settings.GOOGLE_EMULATOR_URL in form_action.split()
+
+
+def session_rows():
+    from django.contrib.sessions.models import Session
+
+    return [str(session.get_decoded()) for session in Session.objects.all()]
+
+
+def test_an_address_of_a_local_user_is_refused_and_no_token_enters_a_session(client, emulator):
+    User.objects.create_user(username="staff", email=ALICE, password="a-long-password-1")
+    emulator.create_user(ALICE, "Alice Example")
+
+    response = sign_in(client, emulator, ALICE)
+
+    page = client.get(response["Location"], follow=True)
+    assert "was not made with Google sign-in" in page.content.decode()
+    assert not GmailAccount.objects.exists()
+    live = emulator.tokens(ALICE)
+    tokens = [t["token"] for kind in live.values() for t in kind]
+    assert tokens  # Google did issue tokens to Tern
+    for row in session_rows():
+        assert not any(token in row for token in tokens)
+        assert "socialaccount_sociallogin" not in row
+
+
+def test_an_address_google_has_not_verified_is_refused(client, emulator):
+    emulator.create_user(ALICE, "Alice Example", email_verified=False)
+
+    response = sign_in(client, emulator, ALICE)
+
+    page = client.get(response["Location"], follow=True)
+    assert "has not verified that address" in page.content.decode()
+    assert not User.objects.exists() and not GmailAccount.objects.exists()
+
+
+def test_a_google_account_that_took_an_address_connected_elsewhere_is_refused(client, emulator):
+    bob = User.objects.create_user(username="bob", email=BOB)
+    GmailAccount.objects.create(user=bob, email=BOB, google_sub="bobs-google-account")
+    alice = User.objects.create_user(username="alice", email=ALICE)
+    # Alice's Google account (this sub) now answers to Bob's connected address.
+    identity = emulator.create_user(BOB, "Alice renamed", sub="alices-google-account")
+    GmailAccount.objects.create(user=alice, email=ALICE, google_sub=identity["sub"])
+    SocialAccount.objects.create(user=alice, provider="google", uid=identity["sub"])
+
+    response = sign_in(client, emulator, BOB)
+
+    assert response.status_code == 302
+    page = client.get(response["Location"], follow=True)
+    assert "already connected to another user" in page.content.decode()
+    assert GmailAccount.objects.get(google_sub="alices-google-account").email == ALICE
+    assert GmailAccount.objects.get(google_sub="bobs-google-account").user == bob
