@@ -27,6 +27,11 @@ ISSUERS = {"accounts.google.com", "https://accounts.google.com"}
 CERTS_CACHE_KEY = "sync:pubsub-certs"
 CERTS_CACHE_S = 60 * 60
 CERTS_TIMEOUT_S = 5
+CERTS_REFETCH_KEY = "sync:pubsub-certs-refetched"
+CERTS_REFETCH_EVERY_S = 60
+UNKNOWN_KID_KEY = "sync:pubsub-unknown-kid:"
+UNKNOWN_KID_S = 10 * 60
+MAX_HISTORY_ID = 2**63 - 1  # the database's bigint
 
 
 class PushRejected(Exception):
@@ -82,14 +87,31 @@ def _verify_oidc(header):
 
 
 def _decode(token):
-    """Check signature, expiry and audience; refetch the keys once for an unknown kid
-    (Google rotates them)."""
+    """Check signature, expiry and audience. An unknown key id makes Tern refetch the
+    keys (Google rotates them), but at most once a minute, and a key id still unknown
+    after that is remembered as unknown: forged tokens with made-up key ids cannot make
+    every push fetch Google's certificates."""
+    kid = _key_id(token)
+    if cache.get(UNKNOWN_KID_KEY + kid):
+        raise ValueError("unknown key id")
+    certs = _certs()
+    if kid not in certs and cache.add(CERTS_REFETCH_KEY, 1, CERTS_REFETCH_EVERY_S):
+        certs = _certs(refresh=True)
+    if kid not in certs:
+        cache.set(UNKNOWN_KID_KEY + kid, 1, UNKNOWN_KID_S)
+        raise ValueError("unknown key id")
+    return jwt.decode(token, certs=certs, audience=settings.PUBSUB_AUDIENCE)
+
+
+def _key_id(token):
     try:
-        return jwt.decode(token, certs=_certs(), audience=settings.PUBSUB_AUDIENCE)
-    except ValueError as error:
-        if "Certificate for key id" not in str(error):
-            raise
-    return jwt.decode(token, certs=_certs(refresh=True), audience=settings.PUBSUB_AUDIENCE)
+        header = jwt.decode_header(token)
+    except (ValueError, TypeError) as error:
+        raise ValueError("malformed token") from error
+    kid = header.get("kid") if isinstance(header, dict) else None
+    if not isinstance(kid, str) or not 0 < len(kid) <= 128:
+        raise ValueError("no key id")
+    return kid
 
 
 def _certs(*, refresh=False):
@@ -99,6 +121,8 @@ def _certs(*, refresh=False):
             response = requests.get(google_url("certs_pem"), timeout=CERTS_TIMEOUT_S)
             response.raise_for_status()
             certs = response.json()
+            if not isinstance(certs, dict):
+                raise ValueError("certificates are not a JSON object")
         except (requests.RequestException, ValueError) as error:
             raise ValueError("could not fetch Google's certificates") from error
         cache.set(CERTS_CACHE_KEY, certs, CERTS_CACHE_S)
@@ -109,14 +133,25 @@ def parse(body):
     """The push envelope as a Push; ValueError for anything malformed."""
     try:
         envelope = json.loads(body)
+        if not isinstance(envelope, dict):
+            raise TypeError("not an object")
         message = envelope["message"]
         message_id = str(message.get("messageId") or message.get("message_id") or "")
         data = message["data"]
         decoded = json.loads(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4)))
         email = decoded["emailAddress"]
         history_id = int(decoded["historyId"])  # Gmail sends a string or a number
-    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error) as error:
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        binascii.Error,
+        RecursionError,  # JSON nested thousands deep
+    ) as error:
         raise ValueError("malformed push") from error
-    if not message_id or not isinstance(email, str) or "@" not in email or history_id <= 0:
+    if not message_id or not isinstance(email, str) or "@" not in email:
+        raise ValueError("malformed push")
+    if not 0 < history_id <= MAX_HISTORY_ID:
         raise ValueError("malformed push")
     return Push(message_id=message_id, email=email, history_id=history_id)

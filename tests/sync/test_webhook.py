@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from sync import webhook
 from sync.coordination import flag_pop
 from sync.models import SyncStatus
 from sync.services import watch_register
@@ -159,3 +160,52 @@ def test_with_no_check_configured_production_refuses_every_push(client, a_push, 
     settings.DEBUG = False
 
     assert replay(client, a_push).status_code == 403
+
+
+def with_data(push, data, message_id):
+    message = dict(push.body["message"], messageId=message_id)
+    message["data"] = base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+    return json.dumps(dict(push.body, message=message))
+
+
+@pytest.mark.parametrize("history_id", [2**63, str(2**64), -1, 0])
+def test_a_history_id_out_of_range_is_a_bad_request_not_an_error(
+    client, a_push, enqueued, history_id
+):
+    body = with_data(a_push, {"emailAddress": ALICE, "historyId": history_id}, "big-1")
+
+    response = replay(client, a_push, body=body)
+
+    assert response.status_code == 400  # a 500 would have Pub/Sub retry it for a week
+    assert enqueued() == []
+
+
+def test_json_nested_thousands_deep_is_a_bad_request(client, a_push, enqueued):
+    deep = "[" * 20_000 + "]" * 20_000
+    for body in (deep, json.dumps({"message": {"messageId": "d", "data": "x"}, "x": 1})[:-1]):
+        assert replay(client, a_push, body=body).status_code == 400
+    data = base64.b64encode(deep.encode()).decode()
+    nested = json.dumps(dict(a_push.body, message=dict(a_push.body["message"], data=data)))
+    assert replay(client, a_push, body=nested).status_code == 400
+
+
+def test_unknown_key_ids_fetch_googles_certificates_at_most_once_a_minute(
+    client, a_push, enqueued, monkeypatch
+):
+    fetches = []
+    real_get = webhook.requests.get
+
+    def counting_get(url, **kwargs):  # a spy: the request still goes to the emulator
+        fetches.append(url)
+        return real_get(url, **kwargs)
+
+    monkeypatch.setattr(webhook.requests, "get", counting_get)
+    header, payload, signature = a_push.bearer.split(".")
+    assert replay(client, a_push).status_code == 204
+    for n in range(30):
+        fake = json.loads(base64.urlsafe_b64decode(header + "=="))
+        fake["kid"] = f"made-up-{n % 3}"
+        forged = base64.urlsafe_b64encode(json.dumps(fake).encode()).decode().rstrip("=")
+        assert replay(client, a_push, bearer=f"{forged}.{payload}.{signature}").status_code == 403
+
+    assert len(fetches) == 2  # the first push's keys, then one refetch for all 30 forgeries
