@@ -92,3 +92,21 @@ def test_the_account_page_never_shows_credentials(admin_client, mailbox_with_mai
 
 def test_thread_admin_is_mounted():
     assert isinstance(admin.site._registry[Thread], admin.ModelAdmin)
+
+
+def test_admin_login_is_locked_after_repeated_failures(client, db):
+    from accounts.models import User
+
+    User.objects.create_superuser("root", "root@example.com", "the-right-password-42")
+    answers = [
+        client.post("/admin/login/?next=/admin/", {"username": "root", "password": "a-guess"})
+        for _ in range(5)
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 200, 429]  # the 5th locks
+
+    locked = client.post(
+        "/admin/login/?next=/admin/", {"username": "root", "password": "the-right-password-42"}
+    )
+
+    assert locked.status_code == 429
+    assert client.get("/admin/").status_code == 302  # still not signed in

@@ -7,6 +7,7 @@ REDIS_URL switches to PostgreSQL, the Redis channel layer, Celery on Redis and a
 cache. Each variable is documented in docs/configuration.md.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.google",
+    "axes",
     "accounts",
     "mail",
     "sync",
@@ -66,6 +68,8 @@ INSTALLED_APPS = [
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out login before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
@@ -86,7 +90,19 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Last, as django-axes asks: turns a lockout into its 429 response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Password logins (only /admin/ has them; people sign in with Google) are throttled by
+# django-axes: 5 failures for one username from one address lock that pair out for 15
+# minutes. `manage.py axes_reset` lifts every lockout.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Lockouts are listed in admin (Access attempts); no INFO lines at every start.
+AXES_VERBOSE = False
 
 # TEMPLATES AND STATIC FILES
 # ------------------------------------------------------------------------------
