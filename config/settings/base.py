@@ -258,6 +258,8 @@ LOGGING = {
         # monitoring.middleware logs each request by path instead.
         "uvicorn": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        # django-axes notes every successful login at INFO; lockouts are warnings.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -201,3 +201,28 @@ def test_values_out_of_range_are_clamped_or_dropped(mailbox):
     assert parsed.fields["size_estimate"] == 2**31 - 1
     assert parsed.fields["history_id"] is None
     assert parsed.fields["internal_date"].year == 1970
+
+
+def test_signing_in_on_embedded_defaults_with_a_hostile_mail_waiting_works(
+    client, emulator, django_capture_on_commit_callbacks
+):
+    from config.celery_app import app
+    from tests.accounts.test_sign_in import sign_in
+
+    emulator.create_user(ALICE, "Alice Example")
+    gmail = emulator.gmail(ALICE)
+    for _, raw in poison():
+        insert_raw(gmail, raw)
+    deliver(gmail, raw_message(to=ALICE, subject="Welcome"))
+    # As on embedded defaults: tasks run inside the sign-in request, errors propagating.
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = sign_in(client, emulator, ALICE)
+    finally:
+        app.conf.update(task_always_eager=False, task_eager_propagates=False)
+
+    assert response.status_code == 302 and response["Location"] == "/mail/"
+    account = SyncStatus.objects.get(account__email=ALICE).account
+    assert Message.objects.filter(account=account, subject="Welcome").exists()
+    assert_poison_made_safe(account)
