@@ -8,8 +8,8 @@ from mail import services
 from mail.models import Message, OutboxAction, Thread
 from mail.selectors import failed_actions, thread_list
 from sync.outbox import outbox_flush
-from sync.services import Outcome, mailbox_sync
 from tests.sync.helpers import assert_mirror_equals_gmail, connect, deliver, raw_message
+from tests.sync.helpers import sync_until_done as sync
 
 pytestmark = pytest.mark.django_db
 
@@ -32,13 +32,6 @@ def mailbox(emulator, alice):
 @pytest.fixture
 def gmail(emulator, mailbox):
     return emulator.gmail(ALICE)
-
-
-def sync(account):
-    result = mailbox_sync(account_id=account.pk)
-    while result.outcome == Outcome.MORE:
-        result = mailbox_sync(account_id=account.pk)
-    assert result.outcome == Outcome.DONE
 
 
 @pytest.fixture

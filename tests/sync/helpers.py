@@ -73,3 +73,14 @@ def assert_mirror_equals_gmail(emulator, account):
     mirror_state = mailbox_state(account=account)
     assert mirror_state["messages"] == gmail_state["messages"]
     return gmail_state
+
+
+def sync_until_done(account, **kwargs):
+    """mailbox_sync, again while a full sync has slices left; asserts it ends DONE."""
+    from sync.services import Outcome, mailbox_sync
+
+    result = mailbox_sync(account_id=account.pk, **kwargs)
+    while result.outcome == Outcome.MORE:
+        result = mailbox_sync(account_id=account.pk)
+    assert result.outcome == Outcome.DONE, result
+    return result

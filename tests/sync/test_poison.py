@@ -18,8 +18,9 @@ from mail.models import Attachment, Message, SkippedMessage
 from monitoring.health import run_checks
 from sync import mirror, services
 from sync.models import SyncStatus
-from sync.services import Outcome, mailbox_sync
+from sync.services import mailbox_sync
 from tests.sync.helpers import connect, deliver, raw_message
+from tests.sync.helpers import sync_until_done as sync
 
 pytestmark = pytest.mark.django_db
 
@@ -63,14 +64,6 @@ def poison():
 def insert_raw(gmail, raw):
     body = {"raw": base64.urlsafe_b64encode(raw).decode(), "labelIds": ["INBOX", "UNREAD"]}
     return gmail.users().messages().insert(userId="me", body=body).execute()
-
-
-def sync(account):
-    result = mailbox_sync(account_id=account.pk)
-    while result.outcome == Outcome.MORE:
-        result = mailbox_sync(account_id=account.pk)
-    assert result.outcome == Outcome.DONE, result
-    return result
 
 
 @pytest.fixture

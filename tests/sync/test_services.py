@@ -5,7 +5,6 @@ import pytest
 from mail.models import Message, Thread, ThreadLabel
 from sync import services
 from sync.models import SyncStatus
-from sync.services import Outcome, mailbox_sync
 from tests.sync.helpers import (
     FULL_SCOPES,
     assert_mirror_equals_gmail,
@@ -13,6 +12,7 @@ from tests.sync.helpers import (
     deliver,
     raw_message,
 )
+from tests.sync.helpers import sync_until_done as sync
 
 pytestmark = pytest.mark.django_db
 
@@ -28,14 +28,6 @@ def mailbox(emulator, alice):
 def gmail(emulator, mailbox):
     """Gmail as another client of Alice's sees it (with the scope to delete for good)."""
     return emulator.gmail(ALICE, scopes=FULL_SCOPES)
-
-
-def sync(account, **kwargs):
-    result = mailbox_sync(account_id=account.pk, **kwargs)
-    while result.outcome == Outcome.MORE:
-        result = mailbox_sync(account_id=account.pk)
-    assert result.outcome == Outcome.DONE, result
-    return result
 
 
 def a_conversation(gmail, replies=2):
