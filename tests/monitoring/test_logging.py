@@ -42,3 +42,36 @@ def test_tokens_and_addresses_in_messages_are_scrubbed(log_output):
     logged = log_output.getvalue()
     assert "refresh of [address] failed with [token]" in logged
     assert "alice@example.com" not in logged and "ya29." not in logged
+
+
+def test_celery_workers_log_through_the_redacting_handler():
+    """A worker sets up its logging as `celery worker` does (app.log.setup); a task
+    failure quoting mail must reach its output redacted, as JSON."""
+    import os
+    import subprocess
+    import sys
+
+    script = """
+import logging
+from config.celery_app import app
+app.log.setup(loglevel="INFO")
+try:
+    raise ValueError("cannot thread 'Secret merger plans' from Mallory <mallory@evil.example>")
+except ValueError as error:
+    logging.getLogger("celery.app.trace").error("Task t[1] raised: %r", error, exc_info=True)
+"""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    output = result.stdout + result.stderr
+    assert '"name": "celery.app.trace"' in output, output
+    assert "ValueError: [message withheld]" in output
+    assert "Secret merger plans" not in output and "mallory@evil.example" not in output
