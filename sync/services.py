@@ -358,7 +358,13 @@ def _retry_skipped(mailbox):
     if not skipped:
         return
     ids = [s.gmail_id for s in skipped if 0 < len(s.gmail_id) <= mirror.GMAIL_ID_MAX]
-    fetched = mailbox.batch("messages.get", _message_gets(mailbox, ids)) if ids else {}
+    try:
+        fetched = mailbox.batch("messages.get", _message_gets(mailbox, ids)) if ids else {}
+    except PermanentError:
+        # Gmail refuses to give them (an id it does not accept): the retry must never
+        # become what stops the mailbox. They stay listed for the operator.
+        logger.warning("skipped messages could not be fetched again", extra={"count": len(ids)})
+        return
     gone = [gmail_id for gmail_id, resource in fetched.items() if resource is None]
     with transaction.atomic():
         SkippedMessage.objects.filter(account=mailbox.account, gmail_id__in=gone).delete()
