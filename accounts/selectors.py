@@ -1,6 +1,6 @@
 from django.shortcuts import get_object_or_404
 
-from accounts.models import GmailAccount, User
+from accounts.models import GmailAccount
 
 
 def gmail_accounts_of(*, user):
@@ -20,6 +20,9 @@ def gmail_address_taken(*, email, google_sub):
 
 
 def local_user_with_address(*, email):
-    """A Tern user holding `email` who has not signed in with this Google account yet
-    (a staff account made with a password, say)."""
-    return User.objects.filter(email__iexact=email).exists()
+    """Whether a Tern user holds `email` (on the user or in allauth's address book, as
+    allauth's own signup check looks) without this Google account: a staff account
+    made with a password, say."""
+    from allauth.account.utils import filter_users_by_email
+
+    return bool(filter_users_by_email(email))

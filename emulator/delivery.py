@@ -1,6 +1,6 @@
 """Mail moving between mailboxes: what messages.send does, and incoming delivery."""
 
-from email.utils import formataddr, formatdate, getaddresses, make_msgid
+from email.utils import formataddr, formatdate, make_msgid
 
 from . import errors, mime
 from .mailbox import Mailbox, StoredMessage
@@ -11,7 +11,7 @@ INCOMING_LABELS = frozenset({"INBOX", "UNREAD", "CATEGORY_PERSONAL"})
 def finalize_outgoing(raw: bytes, mailbox: Mailbox, now_ms: int) -> bytes:
     """Gmail sets From to the sender (no sendAs aliases here) and adds Message-ID and Date."""
     parsed = mime.parse(raw)
-    senders = getaddresses([parsed.header("From") or ""])
+    senders = mime.safe_getaddresses([parsed.header("From") or ""])
     if not senders or senders[0][1].lower() != mailbox.email:
         raw = mime.set_header(raw, "From", formataddr((mailbox.name, mailbox.email), "utf-8"))
     if not parsed.header("Message-ID"):

@@ -189,7 +189,7 @@ def part_text(part: Part) -> str:
             charset = found.group(1) if found else charset
     try:
         return part.data.decode(charset, "replace")
-    except LookupError:
+    except (LookupError, ValueError):  # unknown, or a codec that cannot "replace" (idna)
         return part.data.decode("utf-8", "replace")
 
 
@@ -232,7 +232,16 @@ def _date_ms(value: str | None) -> int | None:
 
 def _recipients(headers: dict[str, str]) -> list[str]:
     fields = [headers.get(name, "") for name in ("to", "cc", "bcc")]
-    return [addr.lower() for _, addr in getaddresses(fields) if "@" in addr]
+    return [addr.lower() for _, addr in safe_getaddresses(fields) if "@" in addr]
+
+
+def safe_getaddresses(fields: list[str]) -> list[tuple[str, str]]:
+    """getaddresses, for any header a mail server accepted: nested comments hundreds
+    deep make the stdlib parser recurse out of its depth; Gmail stores such mail."""
+    try:
+        return getaddresses(fields)
+    except (RecursionError, ValueError, IndexError):
+        return []
 
 
 # --- editing the header block of a raw message, byte for byte elsewhere ---------------

@@ -29,11 +29,11 @@ def clean_text(value):
 
 
 def clip(value, limit):
-    """At most `limit` characters; a file name keeps its extension."""
+    """At most `limit` characters; a file name keeps its extension when it fits."""
     if len(value) <= limit:
         return value
     stem, dot, extension = value.rpartition(".")
-    if dot and stem and len(extension) < 16:
+    if dot and stem and len(extension) < 16 and len(extension) + 1 < limit:
         return stem[: limit - len(extension) - 1] + "." + extension
     return value[:limit]
 
@@ -71,7 +71,10 @@ def _as_int(value):
 
 def error_summary(error):
     """What went wrong, for an operator, without the data that made it go wrong."""
-    return ", ".join([type(error).__name__, *error_details(error)])[:255]
+    try:
+        return ", ".join([type(error).__name__, *error_details(error)])[:255]
+    except Exception:  # describing an error must never raise one of its own
+        return type(error).__name__
 
 
 def error_details(error):
@@ -88,7 +91,7 @@ def error_details(error):
         value = getattr(diag, name, None) if diag is not None else None
         if value:
             details.append(f"{name.removesuffix('_name')} {value}")
-    if isinstance(cause, UnicodeError):
+    if isinstance(cause, UnicodeError) and isinstance(getattr(cause, "reason", None), str):
         details.append(cause.reason)
     elif "NUL" in str(cause):  # psycopg refuses NUL before sending, in a fixed message
         details.append("NUL character")

@@ -47,6 +47,8 @@ def _message(record, error):
         args = {key: _arg(value) for key, value in args.items()}
     elif args:
         args = tuple(_arg(arg) for arg in args)
+    if isinstance(record.msg, BaseException):  # logger.error(exc), as uvicorn does
+        return exception_text(record.msg)
     try:
         message = str(record.msg) % args if args else str(record.msg)
     except (TypeError, ValueError, KeyError):

@@ -37,12 +37,23 @@ def scrub(value):
         value = PARAMETERS.sub(r"\1=[token]", SECRETS.sub("[token]", value))
         return ADDRESSES.sub("[address]", value)
     if isinstance(value, dict):
-        return {scrub(key): scrub(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set):
+        return {_key(key): scrub(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
         return [scrub(item) for item in value]
     if isinstance(value, BaseException):
         return exception_text(value)
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    # Anything else (a model instance, bytes...) would be printed with str(): its text
+    # is what must be scrubbed. A GmailAccount prints as its address.
+    return scrub(str(value))
+
+
+def _key(key):
+    # Keys must stay hashable and be ones JSON can write: text, or a plain number.
+    if key is None or isinstance(key, bool | int | float):
+        return key
+    return scrub(str(key))
 
 
 def exception_message(error):

@@ -30,7 +30,17 @@ from mail.storable import clean_text, error_summary, storable
 
 # What storing one hostile message can raise; anything else (a lost connection) is not
 # the message's fault and must stop the sync instead of skipping mail.
-UNSTORABLE = (DataError, IntegrityError, ValueError, TypeError, KeyError, AttributeError)
+# Our own bugs (KeyError, TypeError...) on a strange resource are included on purpose: a
+# skipped message is listed for the operator, a failing page would stop the mailbox.
+UNSTORABLE = (
+    DataError,
+    IntegrityError,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    RecursionError,
+)
 GMAIL_ID_MAX = 64
 
 # Advisory-lock key space of mailbox mirrors (the second key is the account id).
@@ -64,6 +74,7 @@ HEADERS = {
     "references": "references",
 }
 MAX_PARTICIPANTS = 4
+PARSE_SENDER_MAX = 256
 
 
 @dataclass
@@ -151,7 +162,7 @@ def _decode(data, charset):
         return ""
     try:
         return raw.decode(charset, errors="replace")
-    except LookupError:  # a charset Python does not know
+    except (LookupError, ValueError):  # a charset Python does not know, or cannot use
         return raw.decode("utf-8", errors="replace")
 
 
@@ -169,7 +180,12 @@ def _parse_date(value):
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    try:
+        # In UTC, as stored: a date in range only in its own zone (9999-12-31 -1200)
+        # would be written and then fail every read of the row.
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+    except (ValueError, OverflowError):
+        return None
 
 
 # --- labels ----------------------------------------------------------------------------
@@ -544,7 +560,12 @@ def threads_recompute(*, thread_ids):
 def _participants(messages):
     names = []
     for message in messages:
-        name, address = email.utils.parseaddr(message.sender)
+        try:
+            # The start is enough for a name; a header of nested comments makes the
+            # parser recurse out of its depth.
+            name, address = email.utils.parseaddr(message.sender[:PARSE_SENDER_MAX])
+        except Exception:  # any header a sender wrote: fall back to no name
+            name, address = "", ""
         shown = (name or address.split("@")[0]).strip()
         if shown and shown not in names:
             names.append(shown)

@@ -92,14 +92,19 @@ def _decode(token):
     after that is remembered as unknown: forged tokens with made-up key ids cannot make
     every push fetch Google's certificates."""
     kid = _key_id(token)
-    if cache.get(UNKNOWN_KID_KEY + kid):
-        raise ValueError("unknown key id")
     certs = _certs()
-    if kid not in certs and cache.add(CERTS_REFETCH_KEY, 1, CERTS_REFETCH_EVERY_S):
-        certs = _certs(refresh=True)
     if kid not in certs:
-        cache.set(UNKNOWN_KID_KEY + kid, 1, UNKNOWN_KID_S)
-        raise ValueError("unknown key id")
+        # A key id seen unknown right after a refetch is not asked about again for a
+        # while; any other may trigger the one refetch a minute. (The memo is only set
+        # after a real refetch, so a forger cannot get a new genuine key refused.)
+        if cache.get(UNKNOWN_KID_KEY + kid) or not cache.add(
+            CERTS_REFETCH_KEY, 1, CERTS_REFETCH_EVERY_S
+        ):
+            raise ValueError("unknown key id")
+        certs = _certs(refresh=True)
+        if kid not in certs:
+            cache.set(UNKNOWN_KID_KEY + kid, 1, UNKNOWN_KID_S)
+            raise ValueError("unknown key id")
     return jwt.decode(token, certs=certs, audience=settings.PUBSUB_AUDIENCE)
 
 

@@ -20,7 +20,7 @@ if PUBSUB_TOKEN_ONLY:
     REQUIRED += ("PUBSUB_VERIFICATION_TOKEN",)
 else:
     REQUIRED += ("PUBSUB_AUDIENCE", "PUBSUB_SERVICE_ACCOUNT")
-missing = [name for name in REQUIRED if not env.str(name, default="").strip()]
+missing = [name for name in REQUIRED if not "".join(env.list(name, default=[])).strip()]
 if missing:
     raise ImproperlyConfigured(
         "Production settings need these environment variables: " + ", ".join(missing)

@@ -94,6 +94,7 @@ def test_production_refuses_to_start_without_its_secrets():
     ("change", "message"),
     [
         ({"TOKEN_ENCRYPTION_KEYS": ""}, "TOKEN_ENCRYPTION_KEYS"),
+        ({"TOKEN_ENCRYPTION_KEYS": " , "}, "TOKEN_ENCRYPTION_KEYS"),
         ({"PUBSUB_SERVICE_ACCOUNT": ""}, "PUBSUB_SERVICE_ACCOUNT"),
         ({"GOOGLE_EMULATOR_URL": "http://127.0.0.1:8085"}, "GOOGLE_EMULATOR_URL is set"),
         ({"PUBSUB_TOKEN_ONLY": "true", "PUBSUB_AUDIENCE": ""}, "PUBSUB_VERIFICATION_TOKEN"),
@@ -121,11 +122,20 @@ def test_token_only_pushes_are_allowed_only_when_asked_for_by_name():
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("entry_point", ["config.asgi", "config.celery_app"])
-def test_the_entry_points_default_to_production_settings(entry_point):
+@pytest.mark.parametrize(
+    "load",
+    [
+        # Run as a file, so that config/__init__.py (which loads celery_app) cannot set
+        # the default in its place.
+        "import runpy; runpy.run_path('config/asgi.py')",
+        "import config.celery_app, django; django.setup()",
+    ],
+    ids=["asgi", "celery"],
+)
+def test_the_entry_points_default_to_production_settings(load):
     # No DJANGO_SETTINGS_MODULE at all: production refuses, instead of DEBUG on.
     result = subprocess.run(
-        [sys.executable, "-c", f"import {entry_point}; import django; django.setup()"],
+        [sys.executable, "-c", load],
         cwd=ROOT,
         env={"PATH": os.environ["PATH"]},
         capture_output=True,

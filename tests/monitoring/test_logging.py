@@ -75,3 +75,17 @@ except ValueError as error:
     assert '"name": "celery.app.trace"' in output, output
     assert "ValueError: [message withheld]" in output
     assert "Secret merger plans" not in output and "mallory@evil.example" not in output
+
+
+def test_objects_exceptions_and_odd_keys_in_a_record_are_redacted(log_output, alice_mailbox):
+    log = logging.getLogger("tern.test")
+    log.error(ValueError("subject 'Secret merger plans' for alice@example.com"))
+    log.warning(
+        "saved",
+        extra={"account": alice_mailbox, "pair": {("a", 1): "ok"}, "raw": b"alice@example.com"},
+    )
+
+    logged = log_output.getvalue()
+    assert "ValueError: [message withheld]" in logged
+    assert "Secret merger plans" not in logged and "alice@example.com" not in logged
+    assert '"account": "[address]"' in logged

@@ -13,6 +13,7 @@ import email.message
 import email.utils
 
 import pytest
+from django.utils import timezone
 
 from mail.models import Attachment, Message, SkippedMessage
 from monitoring.health import run_checks
@@ -147,7 +148,12 @@ def test_a_message_that_still_cannot_be_stored_is_skipped_listed_and_retried(
     assert report["checks"]["skipped_messages"]["state"] == "warn"
     assert "1 message(s) in 1 mailbox(es)" in report["checks"]["skipped_messages"]["detail"]
 
-    monkeypatch.undo()  # the fix is deployed: the next sync stores the skipped message
+    attempts = SkippedMessage.objects.get(account=mailbox).attempts
+    sync(mailbox)  # too soon to try again: the retry waits, costing no quota
+    assert SkippedMessage.objects.get(account=mailbox).attempts == attempts
+
+    monkeypatch.undo()  # the fix is deployed; an hour later, a sync stores the message
+    SkippedMessage.objects.update(last_failed_at=timezone.now() - dt.timedelta(hours=1))
     sync(mailbox)
 
     assert Message.objects.filter(account=mailbox, gmail_id=bad["id"]).exists()
@@ -219,3 +225,33 @@ def test_signing_in_on_embedded_defaults_with_a_hostile_mail_waiting_works(
     account = SyncStatus.objects.get(account__email=ALICE).account
     assert Message.objects.filter(account=account, subject="Welcome").exists()
     assert_poison_made_safe(account)
+
+
+def odd_header_mail(header, value):
+    return (
+        f"From: Mallory <mallory@evil.example>\r\nTo: {ALICE}\r\n{header}: {value}\r\n"
+        "Subject: Odd header\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=idna\r\n\r\nHello\r\n"
+    ).encode()
+
+
+def test_mail_the_review_found_next_is_stored_and_does_not_stop_the_mailbox(
+    emulator, mailbox, gmail
+):
+    sync(mailbox)
+    nested_from = "Mallory " + "(" * 600 + "c" + ")" * 600 + " <mallory@evil.example>"
+    insert_raw(
+        gmail,
+        odd_header_mail("X-Nested", "1").replace(
+            b"From: Mallory", b"From: " + nested_from.encode()[:-23], 1
+        ),
+    )
+    insert_raw(gmail, odd_header_mail("Date", "Fri, 31 Dec 9999 23:59:59 -1200"))
+    deliver(gmail, raw_message(to=ALICE, subject="Normal after"))
+
+    sync(mailbox)
+
+    assert Message.objects.filter(account=mailbox, subject="Normal after").exists()
+    odd = list(Message.objects.filter(account=mailbox, subject="Odd header"))  # reads back
+    assert len(odd) == 2 and all(m.body_text.strip() == "Hello" for m in odd)
+    assert SyncStatus.objects.get(account=mailbox).last_error == ""
