@@ -28,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import GmailAccount
-from sync.gmail import google_url
+from gmail.client import google_url
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from accounts.adapter import granted_scopes
 from accounts.credentials import decrypt_tokens, tokens_store
 from accounts.models import GmailAccount
-from sync.gmail import google_url
+from gmail.client import google_url
 
 logger = logging.getLogger(__name__)
 

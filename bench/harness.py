@@ -245,7 +245,7 @@ class Emulator:
 
     def gmail(self, email):
         """A Gmail service for `email` built by the app's one client builder."""
-        from sync.gmail import build_credentials, build_service
+        from gmail.client import build_credentials, build_service
 
         tokens = self.issue_tokens(email)
         expiry = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=tokens["expires_in"])

@@ -1,6 +1,6 @@
 """A synced mailbox written straight into PostgreSQL, in the shape the sync engine writes.
 
-The rows are those `sync.mirror` would leave after a full sync of the same mailbox:
+The rows are those `mail.mirror` would leave after a full sync of the same mailbox:
 labels, threads with their derived fields (snippet of the last message, unread,
 starred, participants, message count, last message time), messages, per-message labels
 (`MessageLabel`) and per-thread labels (`ThreadLabel`, the union over the thread's

@@ -11,8 +11,8 @@ import email.utils
 
 from django.db import transaction
 
+from mail import mirror
 from mail.models import OutboxAction
-from sync import mirror
 
 Kind = OutboxAction.Kind
 

@@ -1,7 +1,7 @@
 """Gmail calls for one mailbox: quota spent first, errors classified, batches retried.
 
 Every call the sync engine makes goes through `Mailbox`, so the quota bucket, the
-error policy of sync/errors.py and the batch rules (at most 50 calls, each failed
+error policy of gmail/errors.py and the batch rules (at most 50 calls, each failed
 sub-request retried on its own; GOOGLE.md: the client library retries none) are in
 one place.
 """
@@ -15,9 +15,9 @@ import httplib2
 from googleapiclient.errors import HttpError
 
 from accounts.credentials import GoogleUnavailable, account_credentials
+from gmail.client import build_service
+from gmail.errors import PermanentError, RetryLater, classify, is_retryable
 from sync.coordination import quota_reserve
-from sync.errors import PermanentError, RetryLater, classify, is_retryable
-from sync.gmail import build_service
 
 logger = logging.getLogger(__name__)
 

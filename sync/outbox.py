@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from accounts.credentials import NeedsReconnect
 from accounts.models import GmailAccount
+from gmail.errors import PermanentError, RetryLater, backoff_delay
 from mail.models import OutboxAction
 from sync.api import Mailbox
 from sync.coordination import BUSY, drain
-from sync.errors import PermanentError, RetryLater, backoff_delay
 
 logger = logging.getLogger(__name__)
 

@@ -21,12 +21,12 @@ from django.utils import timezone
 
 from accounts.credentials import NeedsReconnect
 from accounts.models import GmailAccount
+from gmail.errors import HistoryTooOld, PermanentError, RetryLater, backoff_delay
+from mail import mirror
 from mail.models import Message, OutboxAction, SkippedMessage
 from mail.storable import error_summary
-from sync import mirror
 from sync.api import Mailbox
 from sync.coordination import BUSY, drain, flag_pop, flag_set
-from sync.errors import HistoryTooOld, PermanentError, RetryLater, backoff_delay
 from sync.models import GmailWatch, SyncStatus
 
 logger = logging.getLogger(__name__)

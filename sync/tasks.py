@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from accounts.credentials import NeedsReconnect
 from accounts.models import GmailAccount
+from gmail.errors import RetryLater, SyncError
 from sync import outbox, services
 from sync.coordination import flag_pop, flag_set
-from sync.errors import RetryLater, SyncError
 from sync.services import Outcome
 
 # Set while a task waits in the queue; it lapses on its own if a task is ever lost.

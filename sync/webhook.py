@@ -21,7 +21,7 @@ from django.core.cache import cache
 from google.auth import exceptions as google_exceptions
 from google.auth import jwt
 
-from sync.gmail import google_url
+from gmail.client import google_url
 
 ISSUERS = {"accounts.google.com", "https://accounts.google.com"}
 CERTS_CACHE_KEY = "sync:pubsub-certs"

@@ -10,7 +10,7 @@ from google.auth.exceptions import RefreshError
 from google.oauth2 import id_token
 from googleapiclient.errors import HttpError
 
-from sync.gmail import build_credentials, build_service
+from gmail.client import build_credentials, build_service
 from tests.fixtures.emulator import (
     REDIRECT_URI,
     pkce_challenge,

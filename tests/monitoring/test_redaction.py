@@ -22,8 +22,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from accounts.models import GmailAccount
+from mail import mirror
 from monitoring import sentry
-from sync import mirror
 from sync.services import watch_register
 from sync.tasks import full_sync
 from tests.accounts.test_sign_in import consent, finish, start

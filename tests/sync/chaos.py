@@ -26,12 +26,12 @@ from django.core.management import call_command
 from googleapiclient.errors import HttpError
 
 from accounts.models import GmailAccount
+from gmail.client import build_credentials, build_service
 from mail import services as actions
 from mail.models import Label, Message, OutboxAction, Thread
 from sync import outbox as outbox_module
 from sync import services as sync_services
 from sync.coordination import MailboxLock, redis_client
-from sync.gmail import build_credentials, build_service
 from sync.models import SyncStatus
 from sync.outbox import outbox_flush
 from sync.selectors import mailbox_state
@@ -85,7 +85,7 @@ def gmail_execute(call, attempts=30):
 
 def own_client(emulator, email, scopes):
     """A Gmail client for the test itself (another client of the mailbox), built by
-    sync/gmail.py on tokens that outlive every clock jump and token-endpoint outage of
+    gmail/client.py on tokens that outlive every clock jump and token-endpoint outage of
     the run: the chaos is aimed at Tern, not at the test's own hands."""
     ttl = 10**7
     tokens = emulator.issue_tokens(email, scopes=scopes, ttl_s=ttl)

@@ -15,9 +15,10 @@ import email.utils
 import pytest
 from django.utils import timezone
 
+from mail import mirror
 from mail.models import Attachment, Message, SkippedMessage
 from monitoring.health import run_checks
-from sync import mirror, services
+from sync import services
 from sync.models import SyncStatus
 from sync.services import mailbox_sync
 from tests.sync.helpers import connect, deliver, raw_message

@@ -258,8 +258,8 @@ def test_a_users_action_waits_for_a_sync_writing_the_same_mailbox(emulator, alic
 
     from django.db import connection, transaction
 
+    from mail import mirror
     from mail import services as mail_services
-    from sync import mirror
 
     account = connect(emulator, alice, ALICE, "Alice Example")
     gmail = emulator.gmail(ALICE)

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from accounts.credentials import NeedsReconnect
-from sync.errors import SyncError
+from gmail.errors import SyncError
 from sync.services import watch_register, watches_due
 
 
