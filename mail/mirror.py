@@ -290,7 +290,7 @@ MESSAGE_FIELDS = [
 def messages_upsert(*, account, parsed, mark=None):
     """Insert or update messages with their labels and attachments.
 
-    Call inside a transaction, then `threads_recompute` the thread ids it answers.
+    Call inside a transaction, then `threads_recompute` the thread ids it returns.
     `mark` is the full sync seeing these messages (see Message.full_sync_mark).
     """
     if not parsed:
@@ -413,7 +413,7 @@ def _threads_by_gmail_id(account, gmail_ids, parsed):
 
 
 def messages_delete(*, account, gmail_ids):
-    """Delete messages; answers the ids of the threads they were in."""
+    """Delete messages; returns the ids of the threads they were in."""
     messages = Message.objects.filter(account=account, gmail_id__in=list(gmail_ids))
     thread_ids = set(messages.values_list("thread_id", flat=True))
     messages.delete()
@@ -421,7 +421,7 @@ def messages_delete(*, account, gmail_ids):
 
 
 def messages_labels_change(*, account, gmail_ids, add=(), remove=()):
-    """Add and remove labels on messages; answers the ids of their threads."""
+    """Add and remove labels on messages; returns the ids of their threads."""
     messages = list(
         Message.objects.filter(account=account, gmail_id__in=list(gmail_ids)).only("pk", "thread")
     )
@@ -456,7 +456,7 @@ def action_apply(*, account, action):
 
 def actions_reapply(*, account, gmail_ids):
     """Apply again the pending outbox actions on these messages, so that what Gmail
-    reports before it has them never undoes what the user did. Answers the threads."""
+    reports before it has them never undoes what the user did. Returns the threads."""
     gmail_ids = set(gmail_ids)
     touched = set()
     pending = OutboxAction.objects.filter(account=account, state=OutboxAction.State.PENDING)

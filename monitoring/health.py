@@ -1,4 +1,4 @@
-"""Health checks: each answers (state, detail) and is timed by `run_checks`.
+"""Health checks: each returns (state, detail) and is timed by `run_checks`.
 
 States: "ok"; "warn" (worth an operator's look, not a reason to take the process out of
 rotation); "fail". The database failing makes Tern "down"; Redis failing, "degraded".

@@ -35,6 +35,8 @@ class RedactingFilter(logging.Filter):
         if error is not None:
             record.exc_text = safe_traceback(error)
         variants = exception_variants(error) if error is not None else []
+        # uvicorn's copy of the message with terminal colours: the message says it all.
+        vars(record).pop("color_message", None)
         for name, value in list(vars(record).items()):
             if name not in STANDARD and name != "request":
                 setattr(record, name, scrub(_unquote(value, error, variants)))

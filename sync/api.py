@@ -88,7 +88,7 @@ class Mailbox:
         raise AssertionError("unreachable")
 
     def batch(self, method, requests):
-        """Execute {key: request} in batches; answers {key: response}, None for a 404.
+        """Execute {key: request} in batches; returns {key: response}, None for a 404.
 
         A sub-request that fails with 429/403-rate/5xx is retried on its own in the next
         batch; after BATCH_ATTEMPTS rounds the whole call backs off (RetryLater).

@@ -64,7 +64,7 @@ def quota_rate_and_burst():
 
 
 def quota_reserve(account_id, units):
-    """Spend `units` of the account's quota; answer how many seconds to wait first."""
+    """Spend `units` of the account's quota; returns how many seconds to wait first."""
     rate, burst = quota_rate_and_burst()
     if settings.REDIS_URL:
         reserve = redis_client().register_script(_RESERVE)
@@ -120,7 +120,7 @@ def drain(account_id, *, name, step, more, ttl_s=15 * 60):
     The ask is recorded (a flag) before the lock is tried: if another worker holds it,
     that worker finds the flag after its pass and runs one more, so no ask is lost, even
     one made just as the holder finished. `more(answer)` says whether to go on after a
-    pass. Answers the last pass's answer, or BUSY when another worker took the ask.
+    pass. Returns the last pass's result, or BUSY when another worker took the ask.
     """
     flag = f"{name}-pending"
     flag_set(flag, account_id, ttl_s=ttl_s)

@@ -33,7 +33,7 @@ FAILURE_MESSAGES = {
 
 
 def outbox_flush(*, account_id):
-    """Send the account's pending actions; answers when to try again, or None."""
+    """Send the account's pending actions; returns when to try again, or None."""
     account = GmailAccount.objects.filter(pk=account_id).first()
     if account is None or not account.is_active:
         return None

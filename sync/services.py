@@ -66,7 +66,7 @@ def mailbox_sync(*, account_id, full=False, allow_full=True):
 
     `full=True` forces a full resync. A mailbox whose full sync is not done continues
     it, one slice per call, when `allow_full` (the full-sync queue's task); otherwise
-    the answer is MORE and the caller hands the mailbox to that queue.
+    the result is MORE and the caller hands the mailbox to that queue.
     """
     account = GmailAccount.objects.filter(pk=account_id).first()
     if account is None or account.status != GmailAccount.Status.ACTIVE:

@@ -258,6 +258,9 @@ LOGGING = {
         # monitoring.middleware logs each request by path instead.
         "uvicorn": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        # A worker's start and stop ("celery@host ready.") whatever LOG_LEVEL says: the
+        # one line that tells an operator (and the benchmarks) a worker is up.
+        "celery.apps.worker": {"level": "INFO"},
         # django-axes notes every successful login at INFO; lockouts are warnings.
         "axes": {"level": "WARNING"},
     },

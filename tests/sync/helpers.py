@@ -62,7 +62,7 @@ def raw_message(
 
 
 def deliver(gmail, message, labels=("INBOX", "UNREAD")):
-    """messages.insert of `message` into the mailbox behind `gmail`; answers its resource."""
+    """messages.insert of `message` into the mailbox behind `gmail`; returns its resource."""
     raw = base64.urlsafe_b64encode(message.as_bytes()).decode()
     body = {"raw": raw, "labelIds": list(labels)}
     return gmail.users().messages().insert(userId="me", body=body).execute()
