@@ -1,5 +1,14 @@
-from mail.models import Message, MessageLabel
+"""Reads of sync state: which mailboxes need what. Writes are in sync/services.py."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from accounts.models import GmailAccount
+from mail.models import Message, MessageLabel, OutboxAction
 from sync.models import SyncStatus
+
+WATCH_RENEW_BEFORE = dt.timedelta(hours=48)
 
 
 def mailbox_state(*, account):
@@ -21,3 +30,47 @@ def mailbox_state(*, account):
         SyncStatus.objects.filter(account=account).values_list("history_id", flat=True).first()
     )
     return {"historyId": str(history_id or ""), "messages": messages}
+
+
+def watches_due():
+    """Active accounts whose watch is missing or expires within 48 hours."""
+    soon = timezone.now() + WATCH_RENEW_BEFORE
+    return GmailAccount.objects.filter(status=GmailAccount.Status.ACTIVE).exclude(
+        watch__expiration__gt=soon
+    )
+
+
+# --- fallback polling ------------------------------------------------------------------
+
+
+def mailboxes_to_poll(*, quiet_for):
+    """Active, fully synced mailboxes with no push and no sync for `quiet_for`."""
+    since = timezone.now() - quiet_for
+    statuses = SyncStatus.objects.filter(
+        account__status=GmailAccount.Status.ACTIVE,
+        full_sync_state=SyncStatus.FullSync.DONE,
+    )
+    quiet_push = statuses.filter(last_push_at__lt=since) | statuses.filter(last_push_at=None)
+    quiet = quiet_push.filter(last_incremental_sync_at__lt=since) | quiet_push.filter(
+        last_incremental_sync_at=None
+    )
+    return list(quiet.values_list("account_id", flat=True))
+
+
+def accounts_with_pending_actions():
+    return list(
+        OutboxAction.objects.filter(
+            state=OutboxAction.State.PENDING, account__status=GmailAccount.Status.ACTIVE
+        )
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+
+
+def unfinished_full_syncs():
+    """Active mailboxes whose full sync has not finished."""
+    return list(
+        SyncStatus.objects.filter(account__status=GmailAccount.Status.ACTIVE)
+        .exclude(full_sync_state=SyncStatus.FullSync.DONE)
+        .values_list("account_id", flat=True)
+    )

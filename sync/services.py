@@ -37,7 +37,6 @@ LIST_PAGE_SIZE = 500
 HISTORY_PAGE_SIZE = 500
 # A full sync runs in slices so that a huge mailbox gives its worker back now and then.
 FULL_SYNC_PAGES_PER_SLICE = 3
-WATCH_RENEW_BEFORE = dt.timedelta(hours=48)
 FULL_REQUEST_TTL_S = 24 * 60 * 60
 SKIPPED_RETRY_BATCH = 50
 SKIPPED_RETRY_MIN_S = 30
@@ -524,51 +523,7 @@ def watch_register(*, account):
     return watch
 
 
-def watches_due():
-    """Active accounts whose watch is missing or expires within 48 hours."""
-    soon = timezone.now() + WATCH_RENEW_BEFORE
-    return GmailAccount.objects.filter(status=GmailAccount.Status.ACTIVE).exclude(
-        watch__expiration__gt=soon
-    )
-
-
 def watch_stop(*, account):
     mailbox = Mailbox(account)
     mailbox.call("stop", mailbox.users.stop(userId="me"))
     GmailWatch.objects.filter(account=account).delete()
-
-
-# --- fallback polling ------------------------------------------------------------------
-
-
-def mailboxes_to_poll(*, quiet_for):
-    """Active, fully synced mailboxes with no push and no sync for `quiet_for`."""
-    since = timezone.now() - quiet_for
-    statuses = SyncStatus.objects.filter(
-        account__status=GmailAccount.Status.ACTIVE,
-        full_sync_state=SyncStatus.FullSync.DONE,
-    )
-    quiet_push = statuses.filter(last_push_at__lt=since) | statuses.filter(last_push_at=None)
-    quiet = quiet_push.filter(last_incremental_sync_at__lt=since) | quiet_push.filter(
-        last_incremental_sync_at=None
-    )
-    return list(quiet.values_list("account_id", flat=True))
-
-
-def accounts_with_pending_actions():
-    return list(
-        OutboxAction.objects.filter(
-            state=OutboxAction.State.PENDING, account__status=GmailAccount.Status.ACTIVE
-        )
-        .values_list("account_id", flat=True)
-        .distinct()
-    )
-
-
-def unfinished_full_syncs():
-    """Active mailboxes whose full sync has not finished."""
-    return list(
-        SyncStatus.objects.filter(account__status=GmailAccount.Status.ACTIVE)
-        .exclude(full_sync_state=SyncStatus.FullSync.DONE)
-        .values_list("account_id", flat=True)
-    )

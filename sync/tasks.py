@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.credentials import NeedsReconnect
 from accounts.models import GmailAccount
 from gmail.errors import RetryLater, SyncError
-from sync import outbox, services
+from sync import outbox, selectors, services
 from sync.coordination import flag_pop, flag_set
 from sync.services import Outcome
 
@@ -89,17 +89,17 @@ def _follow_up(account_id, result):
 @shared_task(name="sync.tasks.poll_quiet_mailboxes")
 def poll_quiet_mailboxes():
     """The fallback for lost pushes: sync every mailbox that has been quiet too long."""
-    for account_id in services.mailboxes_to_poll(quiet_for=POLL_QUIET_FOR):
+    for account_id in selectors.mailboxes_to_poll(quiet_for=POLL_QUIET_FOR):
         sync_enqueue(account_id)
     # A full sync whose chain of slices died (a crash the task could not survive) is
     # picked up again; one that is running answers BUSY to the extra task.
-    for account_id in services.unfinished_full_syncs():
+    for account_id in selectors.unfinished_full_syncs():
         full_sync_enqueue(account_id)
 
 
 @shared_task(name="sync.tasks.renew_watches")
 def renew_watches():
-    for account in services.watches_due():
+    for account in selectors.watches_due():
         renew_watch.delay(account_id=account.pk)
 
 
@@ -128,5 +128,5 @@ def flush_outbox(account_id):
 @shared_task(name="sync.tasks.flush_pending_outboxes")
 def flush_pending_outboxes():
     """Safety net: any pending user action gets another try, whatever was lost."""
-    for account_id in services.accounts_with_pending_actions():
+    for account_id in selectors.accounts_with_pending_actions():
         outbox_flush_enqueue(account_id)

@@ -13,7 +13,8 @@ from accounts.models import GmailAccount
 from sync import tasks
 from sync.coordination import quota_spent
 from sync.models import GmailWatch, SyncStatus
-from sync.services import Outcome, mailbox_sync, mailboxes_to_poll, watch_register, watches_due
+from sync.selectors import mailboxes_to_poll, watches_due
+from sync.services import Outcome, mailbox_sync, watch_register
 from tests.sync.helpers import connect, deliver, raw_message
 
 pytestmark = pytest.mark.django_db

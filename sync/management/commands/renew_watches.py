@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand
 
 from accounts.credentials import NeedsReconnect
 from gmail.errors import SyncError
-from sync.services import watch_register, watches_due
+from sync.selectors import watches_due
+from sync.services import watch_register
 
 
 class Command(BaseCommand):
