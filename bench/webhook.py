@@ -24,7 +24,7 @@ from django.test import Client, override_settings
 from accounts.models import GmailAccount, User
 from bench.corpus import PlannedMessage, raw_message
 from bench.harness import Report, queues_purge, summary_ms
-from sync.coordination import flag_pop
+from sync.coordination import Flag, flag_pop
 from sync.models import SyncStatus
 
 EMAIL = "hook@bench.example"
@@ -113,7 +113,7 @@ def _measure(client, account, headers, count):
         for kind, target in order if round_no % 2 == 0 else order[::-1]:
             for _ in range(PER_ROUND):
                 body = _body(next(counter))
-                flag_pop("queued", account.pk)
+                flag_pop(Flag.QUEUED, account.pk)
                 started = time.perf_counter()
                 response = client.post(
                     target, data=body, content_type="application/json", headers=headers

@@ -8,6 +8,7 @@ in-process stand-in with the same behaviour is used.
 import threading
 import time
 import uuid
+from enum import StrEnum
 from functools import cache
 
 import redis
@@ -52,6 +53,17 @@ return 0
 def redis_client():
     # Bounded waits: a hung Redis must make /health/ and the webhook fail, not hang.
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
+
+
+class Flag(StrEnum):
+    """The per-mailbox flags kept in Redis (each with a TTL, so a lost one lapses)."""
+
+    QUEUED = "queued"  # an incremental sync waits in its queue
+    FULL_QUEUED = "full-queued"  # a full-sync slice waits in its queue
+    OUTBOX_QUEUED = "outbox-queued"  # an outbox flush waits in its queue
+    RETRY_SCHEDULED = "retry-scheduled"  # a paused mailbox's delayed sync is scheduled
+    OUTBOX_RETRY_SCHEDULED = "outbox-retry-scheduled"
+    FULL_REQUESTED = "full-requested"  # a full resync was asked for
 
 
 def _key(*parts):

@@ -12,6 +12,7 @@ Guarantees (docs/sync.md explains them at length):
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from django.conf import settings
 from django.db import transaction
@@ -26,7 +27,7 @@ from mail import mirror
 from mail.models import Message, OutboxAction, SkippedMessage
 from mail.storable import error_summary
 from sync.api import Mailbox
-from sync.coordination import BUSY, drain, flag_pop, flag_set
+from sync.coordination import BUSY, Flag, drain, flag_pop, flag_set
 from sync.models import GmailWatch, SyncStatus
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ SKIPPED_RETRY_BATCH = 50
 SKIPPED_RETRY_MIN_S = 30
 
 
-class Outcome:
+class Outcome(StrEnum):
     DONE = "done"
     MORE = "more"  # a full sync slice ended; run again
     BUSY = "busy"  # another worker holds the mailbox; it will do our pass too
@@ -52,7 +53,7 @@ class Outcome:
 
 @dataclass
 class Result:
-    outcome: str
+    outcome: Outcome
     retry_at: dt.datetime | None = None
     changes: dict = field(default_factory=dict)
 
@@ -74,7 +75,7 @@ def mailbox_sync(*, account_id, full=False, allow_full=True):
     if full:
         # Restarted by whoever holds the lock, so a running slice is never cut in two;
         # the request outlives any pause.
-        flag_set("full-requested", account_id, ttl_s=FULL_REQUEST_TTL_S)
+        flag_set(Flag.FULL_REQUESTED, account_id, ttl_s=FULL_REQUEST_TTL_S)
     if status.paused_until and status.paused_until > timezone.now():
         return Result(Outcome.PAUSED, retry_at=status.paused_until)
     result = drain(
@@ -88,7 +89,7 @@ def mailbox_sync(*, account_id, full=False, allow_full=True):
 
 def _one_pass(account, lock, *, allow_full):
     status = SyncStatus.objects.get(account=account)
-    if flag_pop("full-requested", account.pk):
+    if flag_pop(Flag.FULL_REQUESTED, account.pk):
         _restart_full_sync(status)
     needs_full = status.full_sync_state != SyncStatus.FullSync.DONE or status.history_id is None
     if needs_full and not allow_full:

@@ -14,7 +14,7 @@ from accounts.credentials import NeedsReconnect
 from accounts.models import GmailAccount
 from gmail.errors import RetryLater, SyncError
 from sync import outbox, selectors, services
-from sync.coordination import flag_pop, flag_set
+from sync.coordination import Flag, flag_pop, flag_set
 from sync.services import Outcome
 
 # Set while a task waits in the queue; it lapses on its own if a task is ever lost.
@@ -23,15 +23,15 @@ POLL_QUIET_FOR = dt.timedelta(minutes=5)
 
 
 def sync_enqueue(account_id):
-    _enqueue_once(sync_mailbox, "queued", account_id)
+    _enqueue_once(sync_mailbox, Flag.QUEUED, account_id)
 
 
 def full_sync_enqueue(account_id):
-    _enqueue_once(full_sync, "full-queued", account_id)
+    _enqueue_once(full_sync, Flag.FULL_QUEUED, account_id)
 
 
 def outbox_flush_enqueue(account_id):
-    _enqueue_once(flush_outbox, "outbox-queued", account_id)
+    _enqueue_once(flush_outbox, Flag.OUTBOX_QUEUED, account_id)
 
 
 def _schedule_once(task, flag, account_id, eta):
@@ -68,14 +68,14 @@ def mailbox_connected(account_id):
 
 @shared_task(name="sync.tasks.sync_mailbox", acks_late=True)
 def sync_mailbox(account_id, full=False):
-    flag_pop("queued", account_id)
+    flag_pop(Flag.QUEUED, account_id)
     result = services.mailbox_sync(account_id=account_id, full=full, allow_full=False)
     _follow_up(account_id, result)
 
 
 @shared_task(name="sync.tasks.full_sync", acks_late=True)
 def full_sync(account_id):
-    flag_pop("full-queued", account_id)
+    flag_pop(Flag.FULL_QUEUED, account_id)
     _follow_up(account_id, services.mailbox_sync(account_id=account_id))
 
 
@@ -83,7 +83,7 @@ def _follow_up(account_id, result):
     if result.outcome == Outcome.MORE:
         full_sync_enqueue(account_id)
     elif result.outcome == Outcome.PAUSED:
-        _schedule_once(sync_mailbox, "retry-scheduled", account_id, result.retry_at)
+        _schedule_once(sync_mailbox, Flag.RETRY_SCHEDULED, account_id, result.retry_at)
 
 
 @shared_task(name="sync.tasks.poll_quiet_mailboxes")
@@ -119,10 +119,10 @@ def renew_watch(account_id):
 
 @shared_task(name="sync.tasks.flush_outbox", acks_late=True)
 def flush_outbox(account_id):
-    flag_pop("outbox-queued", account_id)
+    flag_pop(Flag.OUTBOX_QUEUED, account_id)
     retry_at = outbox.outbox_flush(account_id=account_id)
     if retry_at is not None:
-        _schedule_once(flush_outbox, "outbox-retry-scheduled", account_id, retry_at)
+        _schedule_once(flush_outbox, Flag.OUTBOX_RETRY_SCHEDULED, account_id, retry_at)
 
 
 @shared_task(name="sync.tasks.flush_pending_outboxes")

@@ -6,6 +6,7 @@ import pytest
 
 from sync.coordination import (
     BUSY,
+    Flag,
     MailboxLock,
     drain,
     flag_pop,
@@ -76,11 +77,11 @@ def test_the_bucket_never_lets_a_minute_spend_more_than_the_quota(settings):
 
 
 def test_a_flag_coalesces_until_popped():
-    assert flag_set("queued", 5, ttl_s=60)
-    assert not flag_set("queued", 5, ttl_s=60)
-    assert flag_pop("queued", 5)
-    assert not flag_pop("queued", 5)
-    assert flag_set("queued", 5, ttl_s=60)
+    assert flag_set(Flag.QUEUED, 5, ttl_s=60)
+    assert not flag_set(Flag.QUEUED, 5, ttl_s=60)
+    assert flag_pop(Flag.QUEUED, 5)
+    assert not flag_pop(Flag.QUEUED, 5)
+    assert flag_set(Flag.QUEUED, 5, ttl_s=60)
 
 
 def test_an_ask_made_while_a_pass_runs_becomes_one_more_pass_of_the_holder():

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from sync import webhook
-from sync.coordination import flag_pop
+from sync.coordination import Flag, flag_pop
 from sync.models import SyncStatus
 from sync.services import watch_register
 from tests.sync.helpers import connect, deliver, raw_message
@@ -36,7 +36,7 @@ def mailbox(emulator, alice, settings, push_receiver):
         push_service_account=settings.PUBSUB_SERVICE_ACCOUNT,
     )
     watch_register(account=account)
-    flag_pop("queued", account.pk)
+    flag_pop(Flag.QUEUED, account.pk)
     return account
 
 
@@ -70,7 +70,7 @@ def test_a_real_push_is_recorded_and_a_sync_enqueued(client, a_push, mailbox, en
 
 def test_a_redelivered_push_is_acknowledged_once(client, a_push, mailbox, enqueued):
     replay(client, a_push)
-    flag_pop("queued", mailbox.pk)  # the sync ran meanwhile
+    flag_pop(Flag.QUEUED, mailbox.pk)  # the sync ran meanwhile
 
     response = replay(client, a_push)
 
