@@ -11,10 +11,11 @@ import base64
 import binascii
 import datetime as dt
 import email.utils
+import re
 from dataclasses import dataclass, field
 
 from django.db import DataError, IntegrityError, connection, transaction
-from django.db.models import F
+from django.utils import timezone
 
 from mail.models import (
     Attachment,
@@ -42,6 +43,9 @@ UNSTORABLE = (
     RecursionError,
 )
 GMAIL_ID_MAX = 64
+GMAIL_ID = re.compile(r"[0-9a-f]{1,64}")  # Gmail's message ids are hex
+SKIPPED_RETRY_MIN_S = 60
+SKIPPED_RETRY_MAX_S = 24 * 60 * 60
 
 # Advisory-lock key space of mailbox mirrors (the second key is the account id).
 MIRROR_LOCK_SPACE = 7331
@@ -359,7 +363,7 @@ def messages_store_each(*, account, resources, mark=None):
         try:
             parsed.append(parse_message(resource))
         except UNSTORABLE as error:
-            _skipped_record(account, resource, error)
+            _skipped_record(account, str(resource.get("id", "")), error)
     try:
         with transaction.atomic():  # a savepoint: a failure undoes only this page
             touched = messages_upsert(account=account, parsed=parsed, mark=mark)
@@ -372,21 +376,33 @@ def messages_store_each(*, account, resources, mark=None):
                     touched |= messages_upsert(account=account, parsed=[one], mark=mark)
                 stored.append(one)
             except UNSTORABLE as error:
-                _skipped_record(account, {"id": one.gmail_id}, error)
+                _skipped_record(account, one.gmail_id, error)
     stored_ids = [p.gmail_id for p in stored]
     if stored_ids:
         SkippedMessage.objects.filter(account=account, gmail_id__in=stored_ids).delete()
     return touched, stored_ids
 
 
-def _skipped_record(account, resource, error):
-    gmail_id = clean_text(resource.get("id") if isinstance(resource, dict) else "")[:255]
+def _skipped_record(account, gmail_id, error):
+    gmail_id = clean_text(gmail_id)[:255]
     summary = error_summary(error)
-    updated = SkippedMessage.objects.filter(account=account, gmail_id=gmail_id).update(
-        error=summary, attempts=F("attempts") + 1, last_failed_at=dt.datetime.now(dt.UTC)
-    )
-    if not updated:
-        SkippedMessage.objects.create(account=account, gmail_id=gmail_id, error=summary)
+    skipped = SkippedMessage.objects.filter(account=account, gmail_id=gmail_id).first()
+    if skipped is None:
+        skipped = SkippedMessage(account=account, gmail_id=gmail_id, attempts=0)
+    skipped.error = summary
+    skipped.attempts += 1
+    skipped.retry_at = skipped_retry_at(gmail_id, skipped.attempts)
+    skipped.save()
+
+
+def skipped_retry_at(gmail_id, attempts):
+    """When a skipped message is worth fetching again: the wait doubles with each
+    failure, up to a day, so one that can never be stored does not cost quota on every
+    push. None for an id Gmail could not have given (never asked for)."""
+    if not GMAIL_ID.fullmatch(gmail_id):
+        return None
+    delay = min(SKIPPED_RETRY_MIN_S * 2 ** min(attempts - 1, 20), SKIPPED_RETRY_MAX_S)
+    return timezone.now() + dt.timedelta(seconds=delay)
 
 
 def _fields(parsed):

@@ -268,6 +268,8 @@ class SkippedMessage(models.Model):
     attempts = models.PositiveIntegerField(default=1)
     first_failed_at = models.DateTimeField(auto_now_add=True)
     last_failed_at = models.DateTimeField(auto_now=True)
+    # Each failure doubles the wait (mail.mirror.skipped_retry_at); empty: never again.
+    retry_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["last_failed_at"]

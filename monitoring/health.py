@@ -8,6 +8,7 @@ import time
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import GmailAccount
@@ -52,11 +53,14 @@ def check_sync():
 
 def check_skipped_messages():
     """Messages a sync could not store and skipped (admin lists them, with the reason)."""
-    skipped = SkippedMessage.objects.filter(account__status=GmailAccount.Status.ACTIVE)
-    count = skipped.count()
-    if count:
-        mailboxes = skipped.values("account").distinct().count()
-        return "warn", f"{count} message(s) in {mailboxes} mailbox(es) could not be stored"
+    skipped = SkippedMessage.objects.filter(account__status=GmailAccount.Status.ACTIVE).aggregate(
+        messages=Count("id"), mailboxes=Count("account", distinct=True)
+    )
+    if skipped["messages"]:
+        return "warn", (
+            f"{skipped['messages']} message(s) in {skipped['mailboxes']} mailbox(es)"
+            " could not be stored"
+        )
     return "ok", ""
 
 

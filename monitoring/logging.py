@@ -30,11 +30,11 @@ class RedactingFilter(logging.Filter):
         if request is not None and hasattr(request, "path"):
             record.request = f"{request.method} {request.path}"
         error = record.exc_info[1] if record.exc_info else None
-        record.msg = _message(record, error)
+        variants = exception_variants(error) if error is not None else []
+        record.msg = _message(record, error, variants)
         record.args = None
         if error is not None:
             record.exc_text = safe_traceback(error)
-        variants = exception_variants(error) if error is not None else []
         # uvicorn's copy of the message with terminal colours: the message says it all.
         vars(record).pop("color_message", None)
         for name, value in list(vars(record).items()):
@@ -43,7 +43,7 @@ class RedactingFilter(logging.Filter):
         return True  # rewriting an already rewritten record changes nothing
 
 
-def _message(record, error):
+def _message(record, error, variants):
     args = record.args
     if isinstance(args, dict):
         args = {key: _arg(value) for key, value in args.items()}
@@ -55,9 +55,7 @@ def _message(record, error):
         message = str(record.msg) % args if args else str(record.msg)
     except (TypeError, ValueError, KeyError):
         message = f"{record.msg} {args}"
-    if error is not None:
-        message = _unquote(message, error, exception_variants(error))
-    return scrub(message)
+    return scrub(_unquote(message, error, variants))
 
 
 def _unquote(value, error, variants):

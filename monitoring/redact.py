@@ -68,35 +68,34 @@ def exception_text(error):
     return f"{_qualname(error)}: {exception_message(error)}"
 
 
+def exception_chain(error, *, limit=10):
+    """`error` and the exceptions it came from (its cause, else its context), newest
+    first, as a traceback shows them; at most `limit`, each once."""
+    chain = []
+    while error is not None and len(chain) < limit and all(error is not e for e in chain):
+        chain.append(error)
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    return chain
+
+
 def safe_traceback(error):
     """The traceback of `error` and its causes (frames: files, lines, code), with each
     message made safe. Frames show our source code, never the values in it."""
-    chain = []
-    seen = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        chain.append(error)
-        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
     lines = []
-    for position, error in enumerate(reversed(chain)):
+    for position, link in enumerate(reversed(exception_chain(error))):
         if position:
             lines.append("\nThe above exception led to the following one:\n\n")
         lines.append("Traceback (most recent call last):\n")
-        lines.extend(traceback.format_tb(error.__traceback__))
-        lines.append(exception_text(error) + "\n")
+        lines.extend(traceback.format_tb(link.__traceback__))
+        lines.append(exception_text(link) + "\n")
     return "".join(lines).rstrip("\n")
 
 
 def exception_variants(error):
     """The strings by which `error` may appear inside another message (Celery, for one,
-    puts `str(exc)` or `repr(exc)` in its own log line)."""
-    texts = set()
-    while error is not None and len(texts) < 10:
-        for text in (str(error), repr(error)):
-            if len(text) > 3:
-                texts.add(text)
-        error = error.__cause__ or error.__context__
-    return sorted(texts, key=len, reverse=True)
+    puts `str(exc)` or `repr(exc)` in its own log line), longest first."""
+    texts = {text for link in exception_chain(error) for text in (str(link), repr(link))}
+    return sorted((text for text in texts if len(text) > 3), key=len, reverse=True)
 
 
 def _qualname(error):

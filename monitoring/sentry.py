@@ -7,7 +7,7 @@ what is left is scrubbed of anything shaped like a Google token or an email addr
 
 import sentry_sdk
 
-from monitoring.redact import exception_message, scrub
+from monitoring.redact import WITHHELD, exception_chain, exception_message, scrub
 
 OFF = {"mode": "off"}
 
@@ -16,13 +16,11 @@ def before_send(event, hint):
     """Exception messages made safe (they may quote a subject or a display name, which
     no pattern can recognise), then everything scrubbed of secrets and addresses."""
     exc_info = (hint or {}).get("exc_info")
-    error = exc_info[1] if exc_info else None
     safe = {}
-    while error is not None and len(safe) < 10:
+    for error in exception_chain(exc_info[1]) if exc_info else []:
         safe.setdefault(type(error).__name__, exception_message(error))
-        error = error.__cause__ or error.__context__
     for value in event.get("exception", {}).get("values", []):
-        value["value"] = safe.get(value.get("type"), "[message withheld]")
+        value["value"] = safe.get(value.get("type"), WITHHELD)
     return scrub(event)
 
 

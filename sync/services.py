@@ -40,7 +40,6 @@ HISTORY_PAGE_SIZE = 500
 FULL_SYNC_PAGES_PER_SLICE = 3
 FULL_REQUEST_TTL_S = 24 * 60 * 60
 SKIPPED_RETRY_BATCH = 50
-SKIPPED_RETRY_MIN_S = 30
 
 
 class Outcome(StrEnum):
@@ -351,17 +350,8 @@ def _restore_refused(mailbox):
 def _retry_skipped(mailbox):
     """Fetch again the messages earlier syncs could not store and try once more (a fix
     deployed since may store them now). One that Gmail no longer has is forgotten."""
-    now = timezone.now()
-    # Ids Gmail could not have given are never asked for; each failure doubles the wait
-    # before the next try (up to a day), so a message that can never be stored does not
-    # cost quota on every push.
-    candidates = (
-        SkippedMessage.objects.filter(account=mailbox.account, gmail_id__regex=r"^[0-9a-f]{1,64}$")
-        .filter(last_failed_at__lt=now - dt.timedelta(seconds=SKIPPED_RETRY_MIN_S))
-        .order_by("last_failed_at")[: SKIPPED_RETRY_BATCH * 4]
-    )
-    due = [s for s in candidates if s.last_failed_at <= now - _skipped_backoff(s.attempts)]
-    ids = [s.gmail_id for s in due[:SKIPPED_RETRY_BATCH]]
+    due = SkippedMessage.objects.filter(account=mailbox.account, retry_at__lte=timezone.now())
+    ids = list(due.order_by("retry_at").values_list("gmail_id", flat=True)[:SKIPPED_RETRY_BATCH])
     if not ids:
         return
     try:
@@ -375,10 +365,6 @@ def _retry_skipped(mailbox):
     with transaction.atomic():
         SkippedMessage.objects.filter(account=mailbox.account, gmail_id__in=gone).delete()
         mirror.messages_store(account=mailbox.account, resources=[r for r in fetched.values() if r])
-
-
-def _skipped_backoff(attempts):
-    return dt.timedelta(seconds=min(SKIPPED_RETRY_MIN_S * 2 ** min(attempts, 20), 24 * 3600))
 
 
 @dataclass

@@ -154,7 +154,7 @@ def test_a_message_that_still_cannot_be_stored_is_skipped_listed_and_retried(
     assert SkippedMessage.objects.get(account=mailbox).attempts == attempts
 
     monkeypatch.undo()  # the fix is deployed; an hour later, a sync stores the message
-    SkippedMessage.objects.update(last_failed_at=timezone.now() - dt.timedelta(hours=1))
+    SkippedMessage.objects.update(retry_at=timezone.now())
     sync(mailbox)
 
     assert Message.objects.filter(account=mailbox, gmail_id=bad["id"]).exists()
