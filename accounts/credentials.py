@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from accounts.models import GmailAccount
 from gmail.client import google_url
+from gmail.errors import GoogleUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +42,6 @@ class NeedsReconnect(Exception):
     """Google refused the refresh token (revoked, expired or consent withdrawn)."""
 
     message_is_safe = True  # names the account by id only
-
-
-class GoogleUnavailable(Exception):
-    """The token endpoint failed or could not be reached: nothing is wrong with the
-    account, so it stays connected and the caller tries again later."""
 
 
 def _fernet():

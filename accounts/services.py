@@ -9,6 +9,7 @@ from django.db import transaction
 from accounts.adapter import granted_scopes
 from accounts.credentials import decrypt_tokens, tokens_store
 from accounts.models import GmailAccount
+from accounts.signals import gmail_account_connected, gmail_account_disconnecting
 from gmail.client import google_url
 
 logger = logging.getLogger(__name__)
@@ -47,25 +48,9 @@ def gmail_account_connect(*, user, sociallogin):
             scopes=granted_scopes(sociallogin),
         )
         if resume:
-            transaction.on_commit(lambda: sync_start(account=account))
+            # sync's receiver starts the first sync (or resumes it) after commit.
+            gmail_account_connected.send(sender=GmailAccount, account=account)
     return account
-
-
-def sync_start(*, account):
-    """Watch the mailbox and sync it (from its cursor or checkpoint, so a reconnect
-    resumes where sync stopped), and send the user actions that waited."""
-    from sync.tasks import mailbox_connected  # sync builds on accounts, not the reverse
-
-    try:
-        mailbox_connected.delay(account_id=account.pk)
-    except Exception as error:
-        # On embedded defaults the task runs here, inside the sign-in request: a failing
-        # first sync is recorded on the mailbox and retried by beat; the person still
-        # gets in and sees what was synced.
-        logger.warning(
-            "first sync failed to start",
-            extra={"account_id": account.pk, "error": type(error).__name__},
-        )
 
 
 def gmail_account_disconnect(*, account):
@@ -88,15 +73,14 @@ def user_delete(*, user):
 
 
 def _stop_watch(account):
-    from sync.services import watch_stop  # sync builds on accounts, not the reverse
-
-    try:
-        watch_stop(account=account)
-    except Exception as error:  # best effort, see above
-        logger.warning(
-            "could not stop gmail watch",
-            extra={"account_id": account.pk, "error": type(error).__name__},
-        )
+    # sync's receiver stops the watch. Best effort, see above.
+    responses = gmail_account_disconnecting.send_robust(sender=GmailAccount, account=account)
+    for _, error in responses:
+        if isinstance(error, Exception):
+            logger.warning(
+                "could not stop gmail watch",
+                extra={"account_id": account.pk, "error": type(error).__name__},
+            )
 
 
 def _revoke(account):

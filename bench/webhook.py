@@ -3,7 +3,7 @@
 In-process through Django's test client, like the inbox: verification (the `?token=`
 secret, and in the second measurement also the OIDC JWT, checked against the emulator's
 certificates, which the webhook caches), the dedupe key in Redis, the hint written to
-PostgreSQL and the `sync_mailbox` task published to the Redis broker. The "queued" flag
+PostgreSQL and the `mailbox_sync` task published to the Redis broker. The "queued" flag
 is cleared before each push (outside the timing) so that every push really enqueues, as
 it does when the worker is keeping up. The JWT is a real one: the emulator's Pub/Sub
 push to a small receiver on 127.0.0.1 is captured once and replayed with fresh message

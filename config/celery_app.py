@@ -31,15 +31,15 @@ app.autodiscover_tasks()
 # Incremental syncs, polls and watches on `sync`; full-sync slices on `sync_full` so a
 # huge first sync never delays other mailboxes' new mail; user actions on `outbox`.
 app.conf.task_routes = {
-    "sync.tasks.full_sync": {"queue": "sync_full"},
-    "sync.tasks.flush_outbox": {"queue": "outbox"},
+    "sync.tasks.mailbox_full_sync": {"queue": "sync_full"},
+    "sync.tasks.outbox_flush": {"queue": "outbox"},
     "sync.tasks.*": {"queue": "sync"},
 }
 app.conf.beat_schedule = {
     # Gmail watches last 7 days; renew any missing or expiring within 48 h, hourly.
-    "renew-watches": {"task": "sync.tasks.renew_watches", "schedule": crontab(minute=7)},
+    "renew-watches": {"task": "sync.tasks.watches_renew", "schedule": crontab(minute=7)},
     # The fallback for lost pushes: sync mailboxes that have been quiet too long.
-    "poll-quiet-mailboxes": {"task": "sync.tasks.poll_quiet_mailboxes", "schedule": 60.0},
+    "poll-quiet-mailboxes": {"task": "sync.tasks.quiet_mailboxes_poll", "schedule": 60.0},
     # User actions still waiting for Gmail get another try, whatever was lost.
-    "flush-pending-outboxes": {"task": "sync.tasks.flush_pending_outboxes", "schedule": 300.0},
+    "flush-pending-outboxes": {"task": "sync.tasks.pending_outboxes_flush", "schedule": 300.0},
 }

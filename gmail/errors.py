@@ -17,6 +17,11 @@ BACKOFF_BASE_S = 2
 BACKOFF_MAX_S = 15 * 60
 
 
+class GoogleUnavailable(Exception):
+    """The token endpoint failed or could not be reached: nothing is wrong with the
+    account, so it stays connected and the caller tries again later."""
+
+
 class SyncError(Exception):
     message_is_safe = True  # written by us, with no token, address or mail in it
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from mail.actions import Effect
 from mail.models import (
     Attachment,
     Label,
@@ -457,17 +458,10 @@ def messages_labels_change(*, account, gmail_ids, add=(), remove=()):
 def action_apply(*, account, action):
     """Apply a user's outbox action to the mirror, as Gmail will apply it. Call inside
     a transaction."""
-    if action.kind == OutboxAction.Kind.SEND:
+    if action.spec.effect == Effect.NONE:
         return
     lock_mirror(account.pk)
-    if action.kind == OutboxAction.Kind.DELETE:
-        touched = messages_delete(account=account, gmail_ids=action.message_ids)
-    else:
-        add, remove = action.label_delta()
-        touched = messages_labels_change(
-            account=account, gmail_ids=action.message_ids, add=add, remove=remove
-        )
-    threads_recompute(thread_ids=touched)
+    threads_recompute(thread_ids=_action_effect(account, action, action.message_ids))
 
 
 def actions_reapply(*, account, gmail_ids):
@@ -476,18 +470,23 @@ def actions_reapply(*, account, gmail_ids):
     gmail_ids = set(gmail_ids)
     touched = set()
     pending = OutboxAction.objects.filter(account=account, state=OutboxAction.State.PENDING)
-    for action in pending.exclude(kind=OutboxAction.Kind.SEND).order_by("id"):
+    for action in pending.order_by("id"):
         ids = [gid for gid in action.message_ids if gid in gmail_ids]
-        if not ids:
-            continue
-        if action.kind == OutboxAction.Kind.DELETE:
-            touched |= messages_delete(account=account, gmail_ids=ids)
-        else:
-            add, remove = action.label_delta()
-            touched |= messages_labels_change(
-                account=account, gmail_ids=ids, add=add, remove=remove
-            )
+        if ids:
+            touched |= _action_effect(account, action, ids)
     return touched
+
+
+def _action_effect(account, action, gmail_ids):
+    """Make the action's effect (its entry in mail/actions.py) on these messages;
+    returns the threads touched."""
+    effect = action.spec.effect
+    if effect == Effect.DELETE:
+        return messages_delete(account=account, gmail_ids=gmail_ids)
+    if effect == Effect.LABELS:
+        add, remove = action.label_delta()
+        return messages_labels_change(account=account, gmail_ids=gmail_ids, add=add, remove=remove)
+    return set()
 
 
 # --- threads ---------------------------------------------------------------------------

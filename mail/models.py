@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import GmailAccount
+from mail.actions import ACTIONS, Kind
 
 
 class Label(models.Model):
@@ -208,12 +209,7 @@ class OutboxAction(models.Model):
     """A user's action on their mail, applied to the mirror at once and waiting here,
     in order, until Gmail has accepted it (sync/outbox.py writes it back)."""
 
-    class Kind(models.TextChoices):
-        MODIFY = "modify", "Change labels"
-        TRASH = "trash", "Move to Trash"
-        UNTRASH = "untrash", "Restore from Trash"
-        DELETE = "delete", "Delete forever"
-        SEND = "send", "Send"
+    Kind = Kind  # the table of kinds: mail/actions.py
 
     class State(models.TextChoices):
         PENDING = "pending", "Waiting for Gmail"
@@ -222,9 +218,13 @@ class OutboxAction(models.Model):
     account = models.ForeignKey(
         GmailAccount, on_delete=models.DB_CASCADE, related_name="outbox", db_index=False
     )
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    kind = models.CharField(
+        max_length=16, choices=[(kind.value, ACTIONS[kind].title) for kind in Kind]
+    )
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     message_ids = models.JSONField(default=list, help_text="Gmail ids of the messages.")
+    # The labels the action adds to and removes from each message: its kind's, or the
+    # user's choice for Kind.LABELS.
     add_label_ids = models.JSONField(default=list)
     remove_label_ids = models.JSONField(default=list)
     raw = models.TextField(blank=True, help_text="A message to send, base64url RFC 822.")
@@ -243,12 +243,13 @@ class OutboxAction(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} ({len(self.message_ids)} messages)"
 
+    @property
+    def spec(self):
+        """The action's entry in the table of mail/actions.py."""
+        return ACTIONS[Kind(self.kind)]
+
     def label_delta(self):
         """(labels added, labels removed) on each message, as Gmail applies the action."""
-        if self.kind == self.Kind.TRASH:
-            return ["TRASH"], ["INBOX", "SPAM"]  # messages.trash also leaves INBOX and SPAM
-        if self.kind == self.Kind.UNTRASH:
-            return [], ["TRASH"]
         return list(self.add_label_ids), list(self.remove_label_ids)
 
 

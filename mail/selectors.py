@@ -3,7 +3,7 @@
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
-from mail.models import OutboxAction, ThreadLabel
+from mail.models import OutboxAction, Thread, ThreadLabel
 
 PAGE_SIZE = 50
 
@@ -39,6 +39,18 @@ def threads_with_label(*, user, label_gmail_id=None, label=None, before=None):
         )
     # Only the thread: the page names accounts from the user's account list it has already.
     return rows.select_related("thread").order_by("-last_message_at", "-thread_id")
+
+
+def thread_of_user(*, user, thread_id):
+    """The user's own thread, or 404: other people's threads do not exist for them."""
+    return get_object_or_404(
+        Thread.objects.select_related("account"), pk=thread_id, account__user=user
+    )
+
+
+def pending_action_count(*, account):
+    """How many of the account's actions still wait for Gmail."""
+    return OutboxAction.objects.filter(account=account, state=OutboxAction.State.PENDING).count()
 
 
 def failed_actions(*, user):

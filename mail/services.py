@@ -2,72 +2,78 @@
 shows it immediately) and queues the same change for Gmail in the account's outbox,
 which sync/outbox.py writes back in order until Gmail accepts it.
 
-To add an action, copy `thread_archive`: a named function here, a view that fetches the
-thread through `mail.selectors.thread_for_user` and calls it, a URL, a button, a test.
+Each kind of action is declared in the table of mail/actions.py. To add one: its entry
+there, a function here (copy `thread_archive`), a test; a page then gets the thread
+through `mail.selectors.thread_of_user` and calls the function.
 """
 
 import base64
+import email.message
 import email.utils
+from collections.abc import Sequence
 
 from django.db import transaction
 
+from accounts.models import GmailAccount
 from mail import mirror
-from mail.models import OutboxAction
-
-Kind = OutboxAction.Kind
-
-
-def thread_mark_read(*, thread):
-    return _modify(thread, remove=["UNREAD"])
+from mail.actions import ACTIONS, Kind
+from mail.models import Message, OutboxAction, Thread
+from mail.signals import outbox_action_queued
 
 
-def thread_mark_unread(*, thread):
-    return _modify(thread, add=["UNREAD"])
+def thread_mark_read(*, thread: Thread) -> OutboxAction:
+    return _act_on_thread(thread, Kind.READ)
 
 
-def thread_star(*, thread):
-    # Gmail stars a conversation by starring its newest message.
-    newest = thread.messages.order_by("-internal_date", "-id")[:1]
-    return _act(thread.account, Kind.MODIFY, list(newest), add=["STARRED"])
+def thread_mark_unread(*, thread: Thread) -> OutboxAction:
+    return _act_on_thread(thread, Kind.UNREAD)
 
 
-def thread_unstar(*, thread):
-    return _modify(thread, remove=["STARRED"])
+def thread_star(*, thread: Thread) -> OutboxAction:
+    return _act_on_thread(thread, Kind.STAR)
 
 
-def thread_archive(*, thread):
-    return _modify(thread, remove=["INBOX"])
+def thread_unstar(*, thread: Thread) -> OutboxAction:
+    return _act_on_thread(thread, Kind.UNSTAR)
 
 
-def thread_move_to_inbox(*, thread):
-    return _modify(thread, add=["INBOX"])
+def thread_archive(*, thread: Thread) -> OutboxAction:
+    return _act_on_thread(thread, Kind.ARCHIVE)
 
 
-def thread_spam(*, thread):
-    return _modify(thread, add=["SPAM"], remove=["INBOX"])
+def thread_move_to_inbox(*, thread: Thread) -> OutboxAction:
+    return _act_on_thread(thread, Kind.MOVE_TO_INBOX)
 
 
-def thread_not_spam(*, thread):
-    return _modify(thread, add=["INBOX"], remove=["SPAM"])
+def thread_spam(*, thread: Thread) -> OutboxAction:
+    return _act_on_thread(thread, Kind.SPAM)
 
 
-def thread_labels_change(*, thread, add=(), remove=()):
-    return _modify(thread, add=list(add), remove=list(remove))
+def thread_not_spam(*, thread: Thread) -> OutboxAction:
+    return _act_on_thread(thread, Kind.NOT_SPAM)
 
 
-def thread_trash(*, thread):
-    return _act(thread.account, Kind.TRASH, list(thread.messages.all()))
+def thread_labels_change(
+    *, thread: Thread, add: Sequence[str] = (), remove: Sequence[str] = ()
+) -> OutboxAction:
+    return _act_on_thread(thread, Kind.LABELS, add=add, remove=remove)
 
 
-def thread_untrash(*, thread):
-    return _act(thread.account, Kind.UNTRASH, list(thread.messages.all()))
+def thread_trash(*, thread: Thread) -> OutboxAction:
+    return _act_on_thread(thread, Kind.TRASH)
 
 
-def thread_delete_forever(*, thread):
-    return _act(thread.account, Kind.DELETE, list(thread.messages.all()))
+def thread_untrash(*, thread: Thread) -> OutboxAction:
+    return _act_on_thread(thread, Kind.UNTRASH)
 
 
-def message_send(*, account, message, thread=None):
+def thread_delete_forever(*, thread: Thread) -> OutboxAction:
+    return _act_on_thread(thread, Kind.DELETE)
+
+
+def message_send(
+    *, account: GmailAccount, message: email.message.EmailMessage, thread: Thread | None = None
+) -> OutboxAction:
     """Queue an email.message.EmailMessage for sending from `account`.
 
     It gets a Message-ID here, so that a send retried after a crash can find out
@@ -81,33 +87,43 @@ def message_send(*, account, message, thread=None):
     return _act(account, Kind.SEND, [], raw=raw, thread_gmail_id=thread.gmail_id if thread else "")
 
 
-def _modify(thread, *, add=(), remove=()):
-    return _act(thread.account, Kind.MODIFY, list(thread.messages.all()), add=add, remove=remove)
+def _act_on_thread(
+    thread: Thread, kind: Kind, *, add: Sequence[str] = (), remove: Sequence[str] = ()
+) -> OutboxAction:
+    messages = thread.messages.all()
+    if ACTIONS[kind].newest_message_only:
+        messages = messages.order_by("-internal_date", "-id")[:1]
+    return _act(thread.account, kind, list(messages), add=add, remove=remove)
 
 
-def _act(account, kind, messages, *, add=(), remove=(), raw="", thread_gmail_id=""):
+def _act(
+    account: GmailAccount,
+    kind: Kind,
+    messages: list[Message],
+    *,
+    add: Sequence[str] = (),
+    remove: Sequence[str] = (),
+    raw: str = "",
+    thread_gmail_id: str = "",
+) -> OutboxAction:
+    spec = ACTIONS[kind]
     action = OutboxAction(
         account=account,
         kind=kind,
         message_ids=[m.gmail_id for m in messages],
-        add_label_ids=list(add),
-        remove_label_ids=list(remove),
+        add_label_ids=[*spec.add, *add],
+        remove_label_ids=[*spec.remove, *remove],
         raw=raw,
         thread_gmail_id=thread_gmail_id,
     )
     with transaction.atomic():
         action.save()
         mirror.action_apply(account=account, action=action)
-        transaction.on_commit(lambda: _flush_soon(account.pk))
+        # sync's receiver queues the flush, after commit.
+        outbox_action_queued.send(sender=OutboxAction, account_id=account.pk)
     return action
 
 
-def _flush_soon(account_id):
-    from sync.tasks import outbox_flush_enqueue  # sync builds on mail's models
-
-    outbox_flush_enqueue(account_id)
-
-
-def failed_action_dismiss(*, action):
+def failed_action_dismiss(*, action: OutboxAction) -> None:
     """The user has read why Gmail refused an action; forget it."""
     action.delete()

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
+from sync import tasks
 from sync.models import GmailWatch, SyncStatus
-from sync.tasks import renew_watch, sync_mailbox
 
 
 @admin.register(SyncStatus)
@@ -38,13 +38,13 @@ class SyncStatusAdmin(admin.ModelAdmin):
     @admin.action(description="Full resync")
     def full_resync(self, request, queryset):
         for status in queryset:
-            sync_mailbox.delay(account_id=status.account_id, full=True)
+            tasks.enqueue(tasks.mailbox_sync, account_id=status.account_id, full=True)
         messages.info(request, f"Full resync queued for {queryset.count()} mailbox(es).")
 
     @admin.action(description="Sync now")
     def sync_now(self, request, queryset):
         for status in queryset:
-            sync_mailbox.delay(account_id=status.account_id)
+            tasks.enqueue(tasks.mailbox_sync, account_id=status.account_id)
         messages.info(request, f"Sync queued for {queryset.count()} mailbox(es).")
 
 
@@ -67,5 +67,5 @@ class GmailWatchAdmin(admin.ModelAdmin):
     @admin.action(description="Renew watch")
     def renew(self, request, queryset):
         for watch in queryset:
-            renew_watch.delay(account_id=watch.account_id)
+            tasks.enqueue(tasks.watch_renew, account_id=watch.account_id)
         messages.info(request, f"Renewal queued for {queryset.count()} watch(es).")

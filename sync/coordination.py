@@ -8,8 +8,10 @@ in-process stand-in with the same behaviour is used.
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from enum import StrEnum
 from functools import cache
+from typing import Protocol
 
 import redis
 from django.conf import settings
@@ -50,7 +52,7 @@ return 0
 
 
 @cache
-def redis_client():
+def redis_client() -> redis.Redis:
     # Bounded waits: a hung Redis must make /health/ and the webhook fail, not hang.
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
 
@@ -66,30 +68,133 @@ class Flag(StrEnum):
     FULL_REQUESTED = "full-requested"  # a full resync was asked for
 
 
-def _key(*parts):
+class Backend(Protocol):
+    """Where locks, flags and quota buckets live: Redis, or this process."""
+
+    def set_new(self, key: str, value: str, ttl_ms: int) -> bool: ...
+    def is_set(self, key: str) -> bool: ...
+    def pop(self, key: str) -> bool: ...
+    def extend(self, key: str, token: str, ttl_ms: int) -> bool: ...
+    def release(self, key: str, token: str) -> None: ...
+    def reserve(self, key: str, units: int, rate: float, burst: float) -> float: ...
+    def spent(self, key: str) -> int: ...
+
+
+class _Redis:
+    """Shared by every worker process (REDIS_URL set)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self._reserve = client.register_script(_RESERVE)
+        self._extend = client.register_script(_EXTEND)
+        self._release = client.register_script(_RELEASE)
+
+    def set_new(self, key: str, value: str, ttl_ms: int) -> bool:
+        return bool(self.client.set(key, value, nx=True, px=ttl_ms))
+
+    def is_set(self, key: str) -> bool:
+        return bool(self.client.exists(key))
+
+    def pop(self, key: str) -> bool:
+        return bool(self.client.delete(key))
+
+    def extend(self, key: str, token: str, ttl_ms: int) -> bool:
+        return bool(self._extend(keys=[key], args=[token, ttl_ms]))
+
+    def release(self, key: str, token: str) -> None:
+        self._release(keys=[key], args=[token])
+
+    def reserve(self, key: str, units: int, rate: float, burst: float) -> float:
+        return float(self._reserve(keys=[key], args=[rate, burst, units]))
+
+    def spent(self, key: str) -> int:
+        return int(self.client.hget(key, "spent") or 0)
+
+
+class _Local:
+    """The in-process stand-in for Redis on embedded defaults (tasks in one process)."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._keys: dict[str, tuple[str, float]] = {}  # key -> (value, expires at)
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
+        self._spent: dict[str, int] = {}
+
+    def _live(self, key: str, now: float) -> str | None:
+        value, until = self._keys.get(key, ("", 0.0))
+        return value if until > now else None
+
+    def set_new(self, key: str, value: str, ttl_ms: int) -> bool:
+        with self._mutex:
+            now = time.monotonic()
+            if self._live(key, now) is not None:
+                return False
+            self._keys[key] = (value, now + ttl_ms / 1000)
+            return True
+
+    def is_set(self, key: str) -> bool:
+        with self._mutex:
+            return self._live(key, time.monotonic()) is not None
+
+    def pop(self, key: str) -> bool:
+        with self._mutex:
+            return self._keys.pop(key, ("", 0.0))[1] > time.monotonic()
+
+    def extend(self, key: str, token: str, ttl_ms: int) -> bool:
+        with self._mutex:
+            now = time.monotonic()
+            if self._live(key, now) != token:
+                return False
+            self._keys[key] = (token, now + ttl_ms / 1000)
+            return True
+
+    def release(self, key: str, token: str) -> None:
+        with self._mutex:
+            if self._live(key, time.monotonic()) == token:
+                del self._keys[key]
+
+    def reserve(self, key: str, units: int, rate: float, burst: float) -> float:
+        with self._mutex:
+            now = time.monotonic()
+            tokens, at = self._buckets.get(key, (burst, now))
+            tokens = min(burst, tokens + (now - at) * rate) - units
+            self._buckets[key] = (tokens, now)
+            self._spent[key] = self._spent.get(key, 0) + units
+            return 0.0 if tokens >= 0 else -tokens / rate
+
+    def spent(self, key: str) -> int:
+        return self._spent.get(key, 0)
+
+
+@cache
+def _backend_for(redis_url: str | None) -> Backend:
+    return _Redis(redis_client()) if redis_url else _Local()
+
+
+def backend() -> Backend:
+    """The one backend, chosen by REDIS_URL the first time it is needed."""
+    return _backend_for(settings.REDIS_URL)
+
+
+def _key(*parts: object) -> str:
     return ":".join([settings.REDIS_KEY_PREFIX, "sync", *map(str, parts)])
 
 
-def quota_rate_and_burst():
+def quota_rate_and_burst() -> tuple[float, float]:
     per_minute = settings.GMAIL_QUOTA_UNITS_PER_MINUTE
     return per_minute * STEADY_SHARE / 60, per_minute * BURST_SHARE
 
 
-def quota_reserve(account_id, units):
+def quota_reserve(account_id: int, units: int) -> float:
     """Spend `units` of the account's quota; returns how many seconds to wait first."""
     rate, burst = quota_rate_and_burst()
-    if settings.REDIS_URL:
-        reserve = redis_client().register_script(_RESERVE)
-        return float(reserve(keys=[_key("quota", account_id)], args=[rate, burst, units]))
-    return _local.reserve(account_id, units, rate, burst)
+    return backend().reserve(_key("quota", account_id), units, rate, burst)
 
 
-def quota_spent(account_id):
+def quota_spent(account_id: int) -> int:
     """Units reserved for the account in the last hour of activity (an operator's figure:
     it should equal what Google charged)."""
-    if settings.REDIS_URL:
-        return int(redis_client().hget(_key("quota", account_id), "spent") or 0)
-    return _local.spent.get(account_id, 0)
+    return backend().spent(_key("quota", account_id))
 
 
 class MailboxLock:
@@ -99,131 +204,66 @@ class MailboxLock:
     as it goes, while a killed worker's lock lapses on its own and the next sync runs.
     """
 
-    def __init__(self, account_id, *, ttl_s=120, name="lock"):
+    def __init__(self, account_id: int, *, ttl_s: float = 120, name: str = "lock") -> None:
         self.key = _key(name, account_id)
         self.ttl_ms = int(ttl_s * 1000)
         self.token = uuid.uuid4().hex
 
-    def acquire(self):
-        if settings.REDIS_URL:
-            return bool(redis_client().set(self.key, self.token, nx=True, px=self.ttl_ms))
-        return _local.acquire(self.key, self.token, self.ttl_ms)
+    def acquire(self) -> bool:
+        return backend().set_new(self.key, self.token, self.ttl_ms)
 
-    def extend(self):
-        if settings.REDIS_URL:
-            script = redis_client().register_script(_EXTEND)
-            return bool(script(keys=[self.key], args=[self.token, self.ttl_ms]))
-        return _local.extend(self.key, self.token, self.ttl_ms)
+    def extend(self) -> bool:
+        return backend().extend(self.key, self.token, self.ttl_ms)
 
-    def release(self):
-        if settings.REDIS_URL:
-            redis_client().register_script(_RELEASE)(keys=[self.key], args=[self.token])
-        else:
-            _local.release(self.key, self.token)
+    def release(self) -> None:
+        backend().release(self.key, self.token)
 
 
 BUSY = object()
 
 
-def drain(account_id, *, name, step, more, ttl_s=15 * 60):
+def coalesced_run[T](
+    account_id: int,
+    *,
+    name: str,
+    step: Callable[[MailboxLock], T],
+    more: Callable[[T], bool],
+    ttl_s: int = 15 * 60,
+) -> T | object:
     """Run `step(lock)` under the mailbox's `name` lock, once for every ask, folding
     asks that arrive meanwhile into passes of whoever holds the lock.
 
     The ask is recorded (a flag) before the lock is tried: if another worker holds it,
     that worker finds the flag after its pass and runs one more, so no ask is lost, even
-    one made just as the holder finished. `more(answer)` says whether to go on after a
+    one made just as the holder finished. `more(result)` says whether to go on after a
     pass. Returns the last pass's result, or BUSY when another worker took the ask.
     """
     flag = f"{name}-pending"
     flag_set(flag, account_id, ttl_s=ttl_s)
-    answer = BUSY
+    result: T | object = BUSY
     while flag_is_set(flag, account_id):
         lock = MailboxLock(account_id, name=name)
         if not lock.acquire():
-            return answer
+            return result
         try:
             while flag_pop(flag, account_id):
-                answer = step(lock)
-                if not more(answer):
-                    return answer
+                result = step(lock)
+                if not more(result):
+                    return result
         finally:
             lock.release()
-    return answer
+    return result
 
 
-def flag_set(name, account_id, *, ttl_s):
-    """Set a flag; answer True if it was not set already (SET NX)."""
-    key = _key(name, account_id)
-    if settings.REDIS_URL:
-        return bool(redis_client().set(key, "1", nx=True, ex=ttl_s))
-    return _local.acquire(key, "1", ttl_s * 1000)
+def flag_set(name: str, account_id: int, *, ttl_s: int) -> bool:
+    """Set a flag; returns True if it was not set already (SET NX)."""
+    return backend().set_new(_key(name, account_id), "1", ttl_s * 1000)
 
 
-def flag_is_set(name, account_id):
-    key = _key(name, account_id)
-    if settings.REDIS_URL:
-        return bool(redis_client().exists(key))
-    return _local.is_set(key)
+def flag_is_set(name: str, account_id: int) -> bool:
+    return backend().is_set(_key(name, account_id))
 
 
-def flag_pop(name, account_id):
-    """Clear a flag; answer whether it was set."""
-    key = _key(name, account_id)
-    if settings.REDIS_URL:
-        return bool(redis_client().delete(key))
-    return _local.pop(key)
-
-
-class _Local:
-    """The in-process stand-in for Redis on embedded defaults."""
-
-    def __init__(self):
-        self._mutex = threading.Lock()
-        self._keys = {}  # key -> (value, expires at)
-        self._buckets = {}  # account id -> (tokens, at)
-        self.spent = {}  # account id -> units
-
-    def _live(self, key, now):
-        value, until = self._keys.get(key, (None, 0))
-        return value if until > now else None
-
-    def acquire(self, key, token, ttl_ms):
-        with self._mutex:
-            now = time.monotonic()
-            if self._live(key, now) is not None:
-                return False
-            self._keys[key] = (token, now + ttl_ms / 1000)
-            return True
-
-    def extend(self, key, token, ttl_ms):
-        with self._mutex:
-            now = time.monotonic()
-            if self._live(key, now) != token:
-                return False
-            self._keys[key] = (token, now + ttl_ms / 1000)
-            return True
-
-    def release(self, key, token):
-        with self._mutex:
-            if self._live(key, time.monotonic()) == token:
-                del self._keys[key]
-
-    def is_set(self, key):
-        with self._mutex:
-            return self._live(key, time.monotonic()) is not None
-
-    def pop(self, key):
-        with self._mutex:
-            return self._keys.pop(key, (None, 0))[1] > time.monotonic()
-
-    def reserve(self, account_id, units, rate, burst):
-        with self._mutex:
-            now = time.monotonic()
-            tokens, at = self._buckets.get(account_id, (burst, now))
-            tokens = min(burst, tokens + (now - at) * rate) - units
-            self._buckets[account_id] = (tokens, now)
-            self.spent[account_id] = self.spent.get(account_id, 0) + units
-            return 0.0 if tokens >= 0 else -tokens / rate
-
-
-_local = _Local()
+def flag_pop(name: str, account_id: int) -> bool:
+    """Clear a flag; returns whether it was set."""
+    return backend().pop(_key(name, account_id))

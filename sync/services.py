@@ -3,7 +3,7 @@
 Guarantees (docs/sync.md explains them at length):
 - The mirror's history cursor moves only forward, and only in the transaction that
   commits the changes it covers: a crash anywhere replays, never skips.
-- One sync per mailbox at a time (sync.coordination.drain, over a MailboxLock); a sync
+- One sync per mailbox at a time (sync.coordination.coalesced_run, over a MailboxLock); a sync
   asked for while one runs is folded into one more pass of the running one.
 - A cursor Gmail no longer knows (404) leads to a full resync that deletes only what
   the new full listing did not see, then catches up from the new starting point.
@@ -26,8 +26,8 @@ from gmail.errors import HistoryTooOld, PermanentError, RetryLater, backoff_dela
 from mail import mirror
 from mail.models import Message, OutboxAction, SkippedMessage
 from mail.storable import error_summary
-from sync.api import Mailbox
-from sync.coordination import BUSY, Flag, drain, flag_pop, flag_set
+from sync.clients import gmail_client
+from sync.coordination import BUSY, Flag, coalesced_run, flag_pop, flag_set
 from sync.models import GmailWatch, SyncStatus
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def mailbox_sync(*, account_id, full=False, allow_full=True):
         flag_set(Flag.FULL_REQUESTED, account_id, ttl_s=FULL_REQUEST_TTL_S)
     if status.paused_until and status.paused_until > timezone.now():
         return Result(Outcome.PAUSED, retry_at=status.paused_until)
-    result = drain(
+    result = coalesced_run(
         account_id,
         name="lock",
         step=lambda lock: _one_pass(account, lock, allow_full=allow_full),
@@ -94,13 +94,13 @@ def _one_pass(account, lock, *, allow_full):
     if needs_full and not allow_full:
         return Result(Outcome.MORE)  # the caller hands the mailbox to the full-sync queue
     try:
-        mailbox = Mailbox(account)
+        gmail = gmail_client(account)
         if needs_full:
-            result = _full_sync_slice(mailbox, status, lock)
+            result = _full_sync_slice(account, gmail, status, lock)
             if result.outcome == Outcome.MORE:
                 return result
         try:
-            result = _incremental(mailbox, status, lock)
+            result = _incremental(account, gmail, status, lock)
         except HistoryTooOld:
             logger.warning("history too old, full resync", extra={"account_id": account.pk})
             _restart_full_sync(status)
@@ -134,16 +134,15 @@ def _restart_full_sync(status):
     status.refresh_from_db()
 
 
-def _full_sync_slice(mailbox, status, lock):
+def _full_sync_slice(account, gmail, status, lock):
     """Run (or resume) a full sync for up to FULL_SYNC_PAGES_PER_SLICE pages."""
-    account = mailbox.account
     if status.full_sync_state == SyncStatus.FullSync.PENDING:
-        _full_sync_begin(mailbox, status)
+        _full_sync_begin(account, gmail, status)
     mark = status.full_sync_history_id
     for _ in range(FULL_SYNC_PAGES_PER_SLICE):
-        response = mailbox.call(
+        response = gmail.call(
             "messages.list",
-            mailbox.users.messages().list(
+            gmail.users.messages().list(
                 userId="me",
                 maxResults=LIST_PAGE_SIZE,
                 includeSpamTrash=True,
@@ -151,7 +150,7 @@ def _full_sync_slice(mailbox, status, lock):
             ),
         )
         listed = response.get("messages", [])
-        fetched = _fetch_unseen(mailbox, listed, mark)
+        fetched = _fetch_unseen(account, gmail, listed, mark)
         next_token = response.get("nextPageToken", "")
         with transaction.atomic():
             mirror.messages_store(account=account, resources=fetched, mark=mark)
@@ -168,25 +167,24 @@ def _full_sync_slice(mailbox, status, lock):
     return Result(Outcome.MORE)
 
 
-def _full_sync_begin(mailbox, status):
+def _full_sync_begin(account, gmail, status):
     """Take the starting historyId first, then labels, then the newest 50 threads of
     INBOX, so that the inbox is usable within seconds whatever the mailbox size."""
-    account = mailbox.account
     last_pk = Message.objects.aggregate(last=Max("pk"))["last"] or 0
-    profile = mailbox.call("getProfile", mailbox.users.getProfile(userId="me"))
+    profile = gmail.call("getProfile", gmail.users.getProfile(userId="me"))
     mark = int(profile["historyId"])
-    labels = mailbox.call("labels.list", mailbox.users.labels().list(userId="me"))
+    labels = gmail.call("labels.list", gmail.users.labels().list(userId="me"))
     mirror.labels_replace(account=account, resources=labels.get("labels", []))
     # The inbox page lists threads, so fetch its newest 50 threads whole (threads.get):
     # 50 messages would fill fewer rows whenever conversations have replies.
-    inbox = mailbox.call(
+    inbox = gmail.call(
         "threads.list",
-        mailbox.users.threads().list(userId="me", labelIds=["INBOX"], maxResults=INBOX_FIRST_PAGE),
+        gmail.users.threads().list(userId="me", labelIds=["INBOX"], maxResults=INBOX_FIRST_PAGE),
     )
-    threads = mailbox.batch(
+    threads = gmail.batch(
         "threads.get",
         {
-            t["id"]: mailbox.users.threads().get(userId="me", id=t["id"], format="full")
+            t["id"]: gmail.users.threads().get(userId="me", id=t["id"], format="full")
             for t in inbox.get("threads", [])
         },
     )
@@ -204,15 +202,15 @@ def _full_sync_begin(mailbox, status):
     status.refresh_from_db()
 
 
-def _fetch_unseen(mailbox, listed, mark):
+def _fetch_unseen(account, gmail, listed, mark):
     """Fetch the listed messages this full sync has not stored yet, choosing by cost:
     threads.get (10 units) for a thread with 2+ unseen messages here, else messages.get
     (5 units each)."""
     ids = [m["id"] for m in listed]
     seen = set(
-        Message.objects.filter(
-            account=mailbox.account, gmail_id__in=ids, full_sync_mark=mark
-        ).values_list("gmail_id", flat=True)
+        Message.objects.filter(account=account, gmail_id__in=ids, full_sync_mark=mark).values_list(
+            "gmail_id", flat=True
+        )
     )
     by_thread = {}
     for m in listed:
@@ -222,19 +220,19 @@ def _fetch_unseen(mailbox, listed, mark):
     single = [mids[0] for tid, mids in by_thread.items() if len(mids) < 2]
     resources = []
     if whole:
-        threads = mailbox.batch(
+        threads = gmail.batch(
             "threads.get",
-            {tid: mailbox.users.threads().get(userId="me", id=tid, format="full") for tid in whole},
+            {tid: gmail.users.threads().get(userId="me", id=tid, format="full") for tid in whole},
         )
         resources += [m for t in threads.values() if t for m in t.get("messages", [])]
     if single:
-        messages = mailbox.batch("messages.get", _message_gets(mailbox, single))
+        messages = gmail.batch("messages.get", _message_gets(gmail, single))
         resources += [m for m in messages.values() if m]
     return resources
 
 
-def _message_gets(mailbox, ids):
-    return {mid: mailbox.users.messages().get(userId="me", id=mid, format="full") for mid in ids}
+def _message_gets(gmail, ids):
+    return {mid: gmail.users.messages().get(userId="me", id=mid, format="full") for mid in ids}
 
 
 def _full_sync_finish(account, status):
@@ -268,10 +266,9 @@ def _full_sync_finish(account, status):
 # --- incremental sync ------------------------------------------------------------------
 
 
-def _incremental(mailbox, status, lock):
+def _incremental(account, gmail, status, lock):
     """history.list from the cursor, every page; each page's changes are committed
     together with the cursor that covers them."""
-    account = mailbox.account
     changes = {"added": 0, "deleted": 0, "relabelled": 0}
     # One listing from one start id, its pages followed by their opaque tokens; the
     # cursor advances page by page (compare-and-set against what the last page wrote).
@@ -279,9 +276,9 @@ def _incremental(mailbox, status, lock):
     page_token = None
     while True:
         start = status.history_id
-        response = mailbox.call(
+        response = gmail.call(
             "history.list",
-            mailbox.users.history().list(
+            gmail.users.history().list(
                 userId="me",
                 startHistoryId=listing_start,
                 historyTypes=HISTORY_TYPES,
@@ -300,7 +297,7 @@ def _incremental(mailbox, status, lock):
             )
         )
         net.to_fetch += sorted(relabelled - present)
-        fetched = mailbox.batch("messages.get", _message_gets(mailbox, net.to_fetch))
+        fetched = gmail.batch("messages.get", _message_gets(gmail, net.to_fetch))
         page_token = response.get("nextPageToken")
         # history.list returns records after startHistoryId, so a record id is a valid
         # cursor: mid-way, the last record of the page; at the end, the mailbox's id.
@@ -320,42 +317,42 @@ def _incremental(mailbox, status, lock):
     # Labels last: history does not record label renames or deletions, and a label
     # deleted after a record mentioned it is gone from every message at Gmail, so its
     # placeholder (created while applying that record) must go too.
-    labels = mailbox.call("labels.list", mailbox.users.labels().list(userId="me"))
+    labels = gmail.call("labels.list", gmail.users.labels().list(userId="me"))
     mirror.labels_replace(account=account, resources=labels.get("labels", []))
-    _restore_refused(mailbox)
-    _retry_skipped(mailbox)
+    _restore_refused(account, gmail)
+    _retry_skipped(account, gmail)
     SyncStatus.objects.filter(pk=status.pk).update(last_incremental_sync_at=timezone.now())
     return Result(Outcome.DONE, changes=changes)
 
 
-def _restore_refused(mailbox):
+def _restore_refused(account, gmail):
     """Fetch again the messages of user actions Gmail refused, and store Gmail's truth.
 
     Done here, under the sync lock and after history.list, so that nothing older than
     what history already applied can be written over it."""
     refused = list(
         OutboxAction.objects.filter(
-            account=mailbox.account, state=OutboxAction.State.FAILED, restored=False
+            account=account, state=OutboxAction.State.FAILED, restored=False
         )
     )
     ids = list(dict.fromkeys(gid for action in refused for gid in action.message_ids))
     if not refused:
         return
-    fetched = mailbox.batch("messages.get", _message_gets(mailbox, ids)) if ids else {}
+    fetched = gmail.batch("messages.get", _message_gets(gmail, ids)) if ids else {}
     with transaction.atomic():
-        mirror.messages_store(account=mailbox.account, resources=[r for r in fetched.values() if r])
+        mirror.messages_store(account=account, resources=[r for r in fetched.values() if r])
         OutboxAction.objects.filter(pk__in=[a.pk for a in refused]).update(restored=True)
 
 
-def _retry_skipped(mailbox):
+def _retry_skipped(account, gmail):
     """Fetch again the messages earlier syncs could not store and try once more (a fix
     deployed since may store them now). One that Gmail no longer has is forgotten."""
-    due = SkippedMessage.objects.filter(account=mailbox.account, retry_at__lte=timezone.now())
+    due = SkippedMessage.objects.filter(account=account, retry_at__lte=timezone.now())
     ids = list(due.order_by("retry_at").values_list("gmail_id", flat=True)[:SKIPPED_RETRY_BATCH])
     if not ids:
         return
     try:
-        fetched = mailbox.batch("messages.get", _message_gets(mailbox, ids))
+        fetched = gmail.batch("messages.get", _message_gets(gmail, ids))
     except PermanentError:
         # Gmail refuses to give them (an id it does not accept): the retry must never
         # become what stops the mailbox. They stay listed for the operator.
@@ -363,8 +360,8 @@ def _retry_skipped(mailbox):
         return
     gone = [gmail_id for gmail_id, resource in fetched.items() if resource is None]
     with transaction.atomic():
-        SkippedMessage.objects.filter(account=mailbox.account, gmail_id__in=gone).delete()
-        mirror.messages_store(account=mailbox.account, resources=[r for r in fetched.values() if r])
+        SkippedMessage.objects.filter(account=account, gmail_id__in=gone).delete()
+        mirror.messages_store(account=account, resources=[r for r in fetched.values() if r])
 
 
 @dataclass
@@ -488,10 +485,10 @@ def watch_register(*, account):
     try:
         if not settings.GMAIL_PUBSUB_TOPIC:
             raise PermanentError("GMAIL_PUBSUB_TOPIC is not set", status=0)
-        mailbox = Mailbox(account)
-        response = mailbox.call(
+        gmail = gmail_client(account)
+        response = gmail.call(
             "watch",
-            mailbox.users.watch(
+            gmail.users.watch(
                 userId="me",
                 body={"topicName": settings.GMAIL_PUBSUB_TOPIC, "labelFilterBehavior": "exclude"},
             ),
@@ -511,6 +508,6 @@ def watch_register(*, account):
 
 
 def watch_stop(*, account):
-    mailbox = Mailbox(account)
-    mailbox.call("stop", mailbox.users.stop(userId="me"))
+    gmail = gmail_client(account)
+    gmail.call("stop", gmail.users.stop(userId="me"))
     GmailWatch.objects.filter(account=account).delete()

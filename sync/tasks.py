@@ -1,13 +1,19 @@
-"""Celery tasks: ids in, a service called, the follow-up scheduled. Nothing else.
+"""Celery tasks: ids in, a service called, the follow-up queued. Nothing else.
 
-Queues: `sync` (incremental syncs, polls, watches), `sync_full` (full-sync slices, so
-a huge first sync never holds back other mailboxes' new mail), and `outbox`.
+Every task is queued through `enqueue`, after the current transaction commits; only
+this module decides what follows what. Queues: `sync` (incremental syncs, polls,
+watches), `sync_full` (full-sync slices, so a huge first sync never holds back other
+mailboxes' new mail), and `outbox`.
 """
 
 import contextlib
 import datetime as dt
+import logging
+from functools import partial
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.credentials import NeedsReconnect
@@ -15,46 +21,65 @@ from accounts.models import GmailAccount
 from gmail.errors import RetryLater, SyncError
 from sync import outbox, selectors, services
 from sync.coordination import Flag, flag_pop, flag_set
-from sync.services import Outcome
+from sync.services import Outcome, Result
+
+logger = logging.getLogger(__name__)
 
 # Set while a task waits in the queue; it lapses on its own if a task is ever lost.
 QUEUED_TTL_S = 2 * 60
 POLL_QUIET_FOR = dt.timedelta(minutes=5)
 
 
-def sync_enqueue(account_id):
-    _enqueue_once(sync_mailbox, Flag.QUEUED, account_id)
+def enqueue(
+    task: Task, *, flag: Flag | None = None, eta: dt.datetime | None = None, **kwargs: Any
+) -> None:
+    """Queue `task(**kwargs)` once the current transaction commits (at once outside one).
+
+    With a `flag` (per mailbox: kwargs hold its account_id), a burst of asks while the
+    task waits in its queue, or until `eta`, is one task: the task pops the flag when it
+    starts, so asks that arrive while it runs queue the next one.
+    """
+    transaction.on_commit(partial(_send, task, flag, eta, kwargs))
 
 
-def full_sync_enqueue(account_id):
-    _enqueue_once(full_sync, Flag.FULL_QUEUED, account_id)
-
-
-def outbox_flush_enqueue(account_id):
-    _enqueue_once(flush_outbox, Flag.OUTBOX_QUEUED, account_id)
-
-
-def _schedule_once(task, flag, account_id, eta):
-    """One delayed run per mailbox: while paused, every push would otherwise schedule
-    another identical run for when the pause ends."""
-    seconds = max(1, int((eta - timezone.now()).total_seconds()) + 1)
-    if flag_set(flag, account_id, ttl_s=seconds):
-        task.apply_async(kwargs={"account_id": account_id}, eta=eta)
-
-
-def _enqueue_once(task, flag, account_id):
-    """A burst of asks while the task waits in its queue is one task; the task pops the
-    flag when it starts, so asks that arrive while it runs queue the next one."""
-    if flag_set(flag, account_id, ttl_s=QUEUED_TTL_S):
-        try:
-            task.delay(account_id=account_id)
-        except Exception:
-            flag_pop(flag, account_id)  # not queued after all: the next ask must try again
+def _send(task: Task, flag: Flag | None, eta: dt.datetime | None, kwargs: dict) -> None:
+    if flag is not None:
+        # A scheduled run's flag lapses when the run is due; a queued one's when it
+        # should long have started.
+        ttl_s = max(1, int((eta - timezone.now()).total_seconds()) + 1) if eta else QUEUED_TTL_S
+        if not flag_set(flag, kwargs["account_id"], ttl_s=ttl_s):
+            return  # one is queued already
+    try:
+        task.apply_async(kwargs=kwargs, eta=eta)
+    except Exception as error:
+        if flag is not None:
+            flag_pop(flag, kwargs["account_id"])  # not queued: the next ask must try again
+        if not task.app.conf.task_always_eager:
             raise
+        # Embedded defaults run the task right here, inside the request that queued it:
+        # its failure is recorded by the task (on the mailbox) and retried by beat, as it
+        # would be on a worker; the request goes on.
+        logger.warning("task failed", extra={"task": task.name, "error": type(error).__name__})
+
+
+def mailbox_sync_enqueue(account_id: int) -> None:
+    enqueue(mailbox_sync, flag=Flag.QUEUED, account_id=account_id)
+
+
+def mailbox_full_sync_enqueue(account_id: int) -> None:
+    enqueue(mailbox_full_sync, flag=Flag.FULL_QUEUED, account_id=account_id)
+
+
+def outbox_flush_enqueue(account_id: int) -> None:
+    enqueue(outbox_flush, flag=Flag.OUTBOX_QUEUED, account_id=account_id)
+
+
+def mailbox_connected_enqueue(account_id: int) -> None:
+    enqueue(mailbox_connected, account_id=account_id)
 
 
 @shared_task(name="sync.tasks.mailbox_connected", acks_late=True)
-def mailbox_connected(account_id):
+def mailbox_connected(account_id: int) -> None:
     """A mailbox was connected or reconnected: watch it, sync it, send what waited."""
     account = GmailAccount.objects.filter(pk=account_id).first()
     if account is None or not account.is_active:
@@ -62,71 +87,81 @@ def mailbox_connected(account_id):
     # A failure is recorded on the watch, and the hourly renewal tries again.
     with contextlib.suppress(SyncError, NeedsReconnect):
         services.watch_register(account=account)
-    sync_enqueue(account_id)
+    mailbox_sync_enqueue(account_id)
     outbox_flush_enqueue(account_id)
 
 
-@shared_task(name="sync.tasks.sync_mailbox", acks_late=True)
-def sync_mailbox(account_id, full=False):
+@shared_task(name="sync.tasks.mailbox_sync", acks_late=True)
+def mailbox_sync(account_id: int, full: bool = False) -> None:
     flag_pop(Flag.QUEUED, account_id)
     result = services.mailbox_sync(account_id=account_id, full=full, allow_full=False)
-    _follow_up(account_id, result)
+    _after_sync(account_id, result)
 
 
-@shared_task(name="sync.tasks.full_sync", acks_late=True)
-def full_sync(account_id):
+@shared_task(name="sync.tasks.mailbox_full_sync", acks_late=True)
+def mailbox_full_sync(account_id: int) -> None:
     flag_pop(Flag.FULL_QUEUED, account_id)
-    _follow_up(account_id, services.mailbox_sync(account_id=account_id))
+    _after_sync(account_id, services.mailbox_sync(account_id=account_id))
 
 
-def _follow_up(account_id, result):
+def _after_sync(account_id: int, result: Result) -> None:
     if result.outcome == Outcome.MORE:
-        full_sync_enqueue(account_id)
+        mailbox_full_sync_enqueue(account_id)
     elif result.outcome == Outcome.PAUSED:
-        _schedule_once(sync_mailbox, Flag.RETRY_SCHEDULED, account_id, result.retry_at)
+        # One delayed run per mailbox: while paused, every push would otherwise schedule
+        # another identical run for when the pause ends.
+        enqueue(mailbox_sync, flag=Flag.RETRY_SCHEDULED, eta=result.retry_at, account_id=account_id)
 
 
-@shared_task(name="sync.tasks.poll_quiet_mailboxes")
-def poll_quiet_mailboxes():
+@shared_task(name="sync.tasks.quiet_mailboxes_poll")
+def quiet_mailboxes_poll() -> None:
     """The fallback for lost pushes: sync every mailbox that has been quiet too long."""
     for account_id in selectors.mailboxes_to_poll(quiet_for=POLL_QUIET_FOR):
-        sync_enqueue(account_id)
+        mailbox_sync_enqueue(account_id)
     # A full sync whose chain of slices died (a crash the task could not survive) is
-    # picked up again; one that is running answers BUSY to the extra task.
+    # picked up again; one that is running returns BUSY to the extra task.
     for account_id in selectors.unfinished_full_syncs():
-        full_sync_enqueue(account_id)
+        mailbox_full_sync_enqueue(account_id)
 
 
-@shared_task(name="sync.tasks.renew_watches")
-def renew_watches():
+@shared_task(name="sync.tasks.watches_renew")
+def watches_renew() -> None:
     for account in selectors.watches_due():
-        renew_watch.delay(account_id=account.pk)
+        enqueue(watch_renew, account_id=account.pk)
 
 
 @shared_task(
-    name="sync.tasks.renew_watch",
+    name="sync.tasks.watch_renew",
     acks_late=True,
     autoretry_for=(RetryLater,),
     retry_backoff=60,
     retry_backoff_max=30 * 60,
     max_retries=5,
 )
-def renew_watch(account_id):
+def watch_renew(account_id: int) -> None:
     account = GmailAccount.objects.filter(pk=account_id).first()
     if account is not None and account.is_active:
         services.watch_register(account=account)
 
 
-@shared_task(name="sync.tasks.flush_outbox", acks_late=True)
-def flush_outbox(account_id):
+@shared_task(name="sync.tasks.outbox_flush", acks_late=True)
+def outbox_flush(account_id: int) -> None:
     flag_pop(Flag.OUTBOX_QUEUED, account_id)
-    retry_at = outbox.outbox_flush(account_id=account_id)
-    if retry_at is not None:
-        _schedule_once(flush_outbox, Flag.OUTBOX_RETRY_SCHEDULED, account_id, retry_at)
+    flushed = outbox.outbox_flush(account_id=account_id)
+    if flushed.refused:
+        # The mirror showed a change Gmail refused: a sync shows Gmail's truth again.
+        mailbox_sync_enqueue(account_id)
+    if flushed.retry_at is not None:
+        enqueue(
+            outbox_flush,
+            flag=Flag.OUTBOX_RETRY_SCHEDULED,
+            eta=flushed.retry_at,
+            account_id=account_id,
+        )
 
 
-@shared_task(name="sync.tasks.flush_pending_outboxes")
-def flush_pending_outboxes():
+@shared_task(name="sync.tasks.pending_outboxes_flush")
+def pending_outboxes_flush() -> None:
     """Safety net: any pending user action gets another try, whatever was lost."""
     for account_id in selectors.accounts_with_pending_actions():
         outbox_flush_enqueue(account_id)

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import GmailAccount
 from sync import webhook
 from sync.services import push_received
-from sync.tasks import sync_enqueue
+from sync.tasks import mailbox_sync_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -56,4 +56,4 @@ def _handle(push):
         return
     push_received(account=account, history_id=push.history_id)
     if account.status == GmailAccount.Status.ACTIVE:
-        sync_enqueue(account.pk)
+        mailbox_sync_enqueue(account.pk)

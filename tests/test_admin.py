@@ -23,7 +23,7 @@ def mailbox_with_mail(alice_mailbox):
     SyncStatus.objects.create(account=alice_mailbox, history_id=4242)
     GmailWatch.objects.create(account=alice_mailbox, topic="projects/tern/topics/gmail")
     OutboxAction.objects.create(
-        account=alice_mailbox, kind=OutboxAction.Kind.MODIFY, message_ids=[message.gmail_id]
+        account=alice_mailbox, kind=OutboxAction.Kind.LABELS, message_ids=[message.gmail_id]
     )
     SkippedMessage.objects.create(account=alice_mailbox, gmail_id="18c0ffee", error="DataError")
     return alice_mailbox

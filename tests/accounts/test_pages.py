@@ -150,7 +150,7 @@ def test_disconnect_warns_about_changes_that_have_not_reached_gmail(client, alic
 
     GmailAccountFactory(user=alice, email=ALICE)
     work = GmailAccountFactory(user=alice, email=ALICE_WORK)
-    OutboxAction.objects.create(account=work, kind=OutboxAction.Kind.MODIFY, message_ids=["m"])
+    OutboxAction.objects.create(account=work, kind=OutboxAction.Kind.LABELS, message_ids=["m"])
     client.force_login(alice)
 
     page = client.get(reverse("accounts:disconnect", args=[work.pk])).content.decode()

@@ -8,7 +8,7 @@ from django.db import connection
 
 from accounts.credentials import NeedsReconnect, account_credentials, decrypt_tokens
 from accounts.models import GmailAccount
-from sync.api import gmail_for_account
+from gmail.client import build_service
 from sync.services import Outcome, mailbox_sync
 from tests.sync.helpers import connect, deliver, raw_message
 
@@ -32,7 +32,7 @@ def test_an_expired_access_token_is_refreshed_quietly_and_saved(emulator, mailbo
     old = decrypt_tokens(mailbox.encrypted_credentials)
     expire_locally(mailbox)
 
-    profile = gmail_for_account(mailbox).users().getProfile(userId="me").execute()
+    profile = build_service(account_credentials(mailbox)).users().getProfile(userId="me").execute()
 
     assert profile["emailAddress"] == ALICE
     mailbox.refresh_from_db()
@@ -48,11 +48,15 @@ def test_an_expired_access_token_is_refreshed_quietly_and_saved(emulator, mailbo
 def test_a_token_gmail_no_longer_accepts_is_refreshed_and_the_call_retried(emulator, mailbox):
     emulator.set_config(token_ttl_s=2)
     expire_locally(mailbox)
-    gmail_for_account(mailbox).users().getProfile(userId="me").execute()  # a 2 s token
+    build_service(account_credentials(mailbox)).users().getProfile(
+        userId="me"
+    ).execute()  # a 2 s token
     mailbox.refresh_from_db()
     emulator.advance_clock(10)  # Gmail now answers 401 to it
 
-    labels = gmail_for_account(mailbox).users().labels().list(userId="me").execute()
+    labels = (
+        build_service(account_credentials(mailbox)).users().labels().list(userId="me").execute()
+    )
 
     assert any(label["id"] == "INBOX" for label in labels["labels"])
 
@@ -65,9 +69,9 @@ def test_two_workers_never_refresh_the_same_account_at_once(emulator, mailbox):
 
     def worker():
         try:
-            gmail_for_account(GmailAccount.objects.get(pk=mailbox.pk)).users().getProfile(
-                userId="me"
-            ).execute()
+            build_service(
+                account_credentials(GmailAccount.objects.get(pk=mailbox.pk))
+            ).users().getProfile(userId="me").execute()
         except Exception as error:  # reported below
             errors.append(error)
         finally:
@@ -112,4 +116,4 @@ def test_a_token_endpoint_outage_keeps_the_account_connected(emulator, mailbox):
     assert mailbox.status == GmailAccount.Status.ACTIVE
     assert result.outcome == Outcome.PAUSED  # tried again later, not disconnected
     emulator.set_faults(error_rate=0.0)
-    gmail_for_account(mailbox).users().getProfile(userId="me").execute()
+    build_service(account_credentials(mailbox)).users().getProfile(userId="me").execute()

@@ -10,9 +10,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from accounts.credentials import NeedsReconnect
+from accounts.credentials import NeedsReconnect, account_credentials
 from accounts.models import GmailAccount, User
-from sync.api import gmail_for_account
+from gmail.client import build_service
 from tests.browser.conftest import ALICE, ALICE_WORK, django_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,7 +36,7 @@ def sign_in(page: Page, live_server, google, email: str) -> None:
 
 def gmail_profile(email: str) -> dict:
     account = GmailAccount.objects.get(email=email)
-    return gmail_for_account(account).users().getProfile(userId="me").execute()
+    return build_service(account_credentials(account)).users().getProfile(userId="me").execute()
 
 
 def open_settings(page: Page) -> None:

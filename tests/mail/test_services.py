@@ -21,7 +21,7 @@ BOB = "bob@example.com"
 def no_celery(monkeypatch):
     # These tests flush the outbox themselves, to see each step; the Celery hand-off is
     # covered end to end with a real worker.
-    monkeypatch.setattr(services, "_flush_soon", lambda account_id: None)
+    monkeypatch.setattr("sync.tasks.outbox_flush_enqueue", lambda account_id: None)
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_archiving_shows_at_once_and_reaches_gmail(emulator, mailbox, three_thre
     assert inbox_subjects(mailbox.user) == ["thread 2", "thread 1"]
     assert OutboxAction.objects.filter(account=mailbox).count() == 1
 
-    assert outbox_flush(account_id=mailbox.pk) is None
+    assert outbox_flush(account_id=mailbox.pk).retry_at is None
 
     assert not OutboxAction.objects.exists()
     gmail_labels = emulator.state(ALICE)["messages"][three_threads[0].messages.get().gmail_id]
@@ -120,13 +120,13 @@ def test_a_transient_failure_keeps_the_action_until_gmail_takes_it(
     services.thread_star(thread=three_threads[0])
     emulator.set_faults(error_rate=1.0, statuses=[503], methods=["users.messages.batchModify"])
 
-    retry_at = outbox_flush(account_id=mailbox.pk)
+    retry_at = outbox_flush(account_id=mailbox.pk).retry_at
 
     assert retry_at is not None
     action = OutboxAction.objects.get()
     assert action.state == OutboxAction.State.PENDING and action.attempts == 1
     emulator.set_faults(error_rate=0.0)
-    assert outbox_flush(account_id=mailbox.pk) is None
+    assert outbox_flush(account_id=mailbox.pk).retry_at is None
     assert not OutboxAction.objects.exists()
     assert_mirror_equals_gmail(emulator, mailbox)
 

@@ -25,7 +25,7 @@ from accounts.models import GmailAccount
 from mail import mirror
 from monitoring import sentry
 from sync.services import watch_register
-from sync.tasks import full_sync
+from sync.tasks import mailbox_full_sync
 from tests.accounts.test_sign_in import consent, finish, start
 from tests.monitoring.test_sentry import Recorder
 from tests.sync.helpers import deliver, raw_message
@@ -95,7 +95,7 @@ def test_a_whole_run_leaves_no_secret_address_or_mail_in_logs_or_reports(
         raise ValueError(f"cannot thread {SUBJECT!r} from {sender}")
 
     monkeypatch.setattr(mirror, "threads_recompute", broken)
-    outcome = full_sync.apply(kwargs={"account_id": account.pk})
+    outcome = mailbox_full_sync.apply(kwargs={"account_id": account.pk})
     assert isinstance(outcome.result, ValueError)  # it did fail
     with sentry_sdk.new_scope():
         sentry_sdk.capture_exception(outcome.result)

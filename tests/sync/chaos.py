@@ -28,6 +28,7 @@ from googleapiclient.errors import HttpError
 from accounts.models import GmailAccount
 from gmail.client import build_credentials, build_service
 from mail import services as actions
+from mail.actions import Effect
 from mail.models import Label, Message, OutboxAction, Thread
 from sync import outbox as outbox_module
 from sync import services as sync_services
@@ -137,7 +138,7 @@ class Killer:
         real_store = sync_services.mirror.messages_store
         real_extend = MailboxLock.extend
         real_release = MailboxLock.release
-        real_send = outbox_module._send
+        real_send = outbox_module._write_back
         killer = self
 
         def apply(*args, **kwargs):  # incremental sync, inside the page's transaction
@@ -168,7 +169,7 @@ class Killer:
         monkeypatch.setattr(sync_services.mirror, "messages_store", store)
         monkeypatch.setattr(MailboxLock, "extend", extend)
         monkeypatch.setattr(MailboxLock, "release", release)
-        monkeypatch.setattr(outbox_module, "_send", send)
+        monkeypatch.setattr(outbox_module, "_write_back", send)
 
 
 @dataclass
@@ -583,7 +584,7 @@ class Chaos:
         retry_at = None
         self.tally.flushes += 1
         try:
-            retry_at = outbox_flush(account_id=self.account_id)
+            retry_at = outbox_flush(account_id=self.account_id).retry_at
         except WorkerKilled:
             self.tally.flush_kills += 1
             self.log("flush: killed")
@@ -615,7 +616,7 @@ class Chaos:
             busy = mailbox_sync(account_id=self.account_id)
             assert busy.outcome == Outcome.BUSY, self.say(f"sync beside a live lease: {busy}")
         else:
-            assert outbox_flush(account_id=self.account_id) is None
+            assert outbox_flush(account_id=self.account_id).retry_at is None
         # Time passes: the lease runs out.
         redis_client().pexpire(key, 1)
         time.sleep(0.005)
@@ -724,7 +725,7 @@ class Chaos:
     def may_fail(self, action, meta):
         if action.kind == Kind.DELETE:
             return True  # gmail.modify may not delete for good: refused, and shown
-        if action.kind == Kind.MODIFY:
+        if action.spec.effect == Effect.LABELS:
             # Labels a user picked in the mirror and another client deleted meanwhile.
             return bool({*meta.get("add", []), *meta.get("remove", [])} & self.deleted_labels)
         if action.kind == Kind.SEND:

@@ -33,9 +33,9 @@ from celery.contrib.testing.worker import start_worker
 
 from accounts.models import GmailAccount
 from config.celery_app import app
+from gmail import api as gmail_api
 from mail import services as mail_services
 from mail.models import OutboxAction, Thread
-from sync import api as sync_api
 from sync import outbox, tasks
 from sync.models import SyncStatus
 from sync.outbox import outbox_flush
@@ -71,12 +71,12 @@ STEPS = 60
 @pytest.fixture
 def no_celery(monkeypatch):
     # The test flushes the outbox itself, as the outbox worker would.
-    monkeypatch.setattr(mail_services, "_flush_soon", lambda account_id: None)
+    monkeypatch.setattr("sync.tasks.outbox_flush_enqueue", lambda account_id: None)
 
 
 @pytest.fixture(autouse=True)
 def fast_and_quiet(monkeypatch, caplog):
-    monkeypatch.setattr(sync_api, "time", chaos.FastClock())
+    monkeypatch.setattr(gmail_api, "time", chaos.FastClock())
     # Every injected fault and token refresh is logged by the client libraries.
     caplog.set_level(logging.WARNING, logger="google_auth_httplib2")
     caplog.set_level(logging.ERROR, logger="googleapiclient.http")
@@ -219,7 +219,7 @@ def test_pushes_webhook_and_a_real_worker_converge_under_chaos(
         # The fallback poll, as beat runs it (with "quiet" meaning now).
         polled_at = dt.datetime.now(dt.UTC)
         monkeypatch.setattr(tasks, "POLL_QUIET_FOR", dt.timedelta(0))
-        tasks.poll_quiet_mailboxes()
+        tasks.quiet_mailboxes_poll()
         wait_until(
             lambda: (
                 (SyncStatus.objects.get(account=account).last_incremental_sync_at or polled_at)
@@ -276,16 +276,16 @@ def test_repro_a_send_retried_after_a_crash_reaches_gmail_once(
     message["Subject"] = "Only once"
     message.set_content("Hello Bob")
     mail_services.message_send(account=account, message=message)
-    real_send = outbox._send
+    real_send = outbox._write_back
 
     def accepted_then_killed(mailbox, group):
         real_send(mailbox, group)
         raise chaos.WorkerKilled
 
-    monkeypatch.setattr(outbox, "_send", accepted_then_killed)
+    monkeypatch.setattr(outbox, "_write_back", accepted_then_killed)
     with pytest.raises(chaos.WorkerKilled):
         outbox_flush(account_id=account.pk)
-    monkeypatch.setattr(outbox, "_send", real_send)
+    monkeypatch.setattr(outbox, "_write_back", real_send)
 
     outbox_flush(account_id=account.pk)
 
@@ -304,7 +304,7 @@ def test_repro_a_refused_action_whose_restore_fails_is_still_restored(emulator, 
     mail_services.thread_delete_forever(thread=Thread.objects.get(account=account))
     emulator.set_faults(error_rate=1.0, statuses=[503], methods=["users.messages.get"])
 
-    retry_at = outbox_flush(account_id=account.pk)  # raised RetryLater before the fix
+    retry_at = outbox_flush(account_id=account.pk).retry_at  # raised RetryLater before the fix
 
     emulator.set_faults(error_rate=0.0)
     assert retry_at is not None or not OutboxAction.objects.filter(state="pending").exists()

@@ -8,7 +8,7 @@ from sync.coordination import (
     BUSY,
     Flag,
     MailboxLock,
-    drain,
+    coalesced_run,
     flag_pop,
     flag_set,
     quota_rate_and_burst,
@@ -91,10 +91,10 @@ def test_an_ask_made_while_a_pass_runs_becomes_one_more_pass_of_the_holder():
         passes.append(len(passes) + 1)
         if len(passes) == 1:  # meanwhile, two other workers ask for the same mailbox
             for _ in range(2):
-                answers_to_others.append(drain(4, name="work", step=step, more=bool))
+                answers_to_others.append(coalesced_run(4, name="work", step=step, more=bool))
         return "done"
 
-    answer = drain(4, name="work", step=step, more=bool)
+    answer = coalesced_run(4, name="work", step=step, more=bool)
 
     assert answer == "done"
     assert answers_to_others == [BUSY, BUSY]

@@ -18,7 +18,7 @@ from mail.models import Message
 from sync import services
 from sync.models import SyncStatus
 from sync.services import Outcome, mailbox_sync, watch_register
-from sync.tasks import full_sync_enqueue
+from sync.tasks import mailbox_full_sync_enqueue
 from tests.sync.helpers import connect, deliver, raw_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -97,7 +97,7 @@ def test_the_webhook_answers_in_milliseconds_while_the_worker_is_busy(
         deliver(gmail, raw_message(to=ALICE, subject=f"slow {n}"))
     monkeypatch.setattr(services, "LIST_PAGE_SIZE", 2)
     emulator.set_faults(latency_ms=100)
-    full_sync_enqueue(account.pk)
+    mailbox_full_sync_enqueue(account.pk)
     wait_for(lambda: SyncStatus.objects.filter(account=account, full_sync_state="running").exists())
 
     settings.PUBSUB_AUDIENCE = ""  # the token check only: no OIDC signing in this test

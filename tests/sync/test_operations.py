@@ -112,16 +112,18 @@ def test_a_rate_limit_pauses_the_mailbox_instead_of_sleeping(emulator, mailbox):
     assert status.failure_count == 0 and status.last_error == ""
 
 
+# Work is queued after commit: the test's transaction must commit for it to be queued.
+@pytest.mark.django_db(transaction=True)
 def test_the_paused_task_is_rescheduled_for_when_the_pause_ends(emulator, mailbox, broker):
     sync(mailbox)
     emulator.set_faults(error_rate=1.0, statuses=[503])
 
     for _ in range(3):  # pushes keep arriving during the pause
-        tasks.sync_mailbox.run(account_id=mailbox.pk)
+        tasks.mailbox_sync.run(account_id=mailbox.pk)
 
     status = SyncStatus.objects.get(account=mailbox)
     [(name, kwargs, eta)] = broker.tasks()  # one delayed run, not three
-    assert (name, kwargs) == ("sync.tasks.sync_mailbox", {"account_id": mailbox.pk})
+    assert (name, kwargs) == ("sync.tasks.mailbox_sync", {"account_id": mailbox.pk})
     assert dt.datetime.fromisoformat(eta) == status.paused_until
 
 
@@ -164,6 +166,8 @@ def test_sync_mailbox_and_mailbox_dump_commands(emulator, mailbox):
     }
 
 
+# Work is queued after commit: the test's transaction must commit for it to be queued.
+@pytest.mark.django_db(transaction=True)
 def test_admin_actions_queue_a_full_resync_and_a_watch_renewal(admin_client, mailbox, broker):
     status = SyncStatus.objects.create(account=mailbox)
     watch = GmailWatch.objects.create(account=mailbox, topic="projects/p/topics/t")
@@ -178,8 +182,8 @@ def test_admin_actions_queue_a_full_resync_and_a_watch_renewal(admin_client, mai
     )
 
     assert [(name, kwargs) for name, kwargs, _ in broker.tasks("sync")] == [
-        ("sync.tasks.sync_mailbox", {"account_id": mailbox.pk, "full": True}),
-        ("sync.tasks.renew_watch", {"account_id": mailbox.pk}),
+        ("sync.tasks.mailbox_sync", {"account_id": mailbox.pk, "full": True}),
+        ("sync.tasks.watch_renew", {"account_id": mailbox.pk}),
     ]
 
 
@@ -193,11 +197,13 @@ def test_google_unreachable_pauses_the_mailbox(emulator, mailbox, settings):
     assert "network" in SyncStatus.objects.get(account=mailbox).last_error
 
 
+# Work is queued after commit: the test's transaction must commit for it to be queued.
+@pytest.mark.django_db(transaction=True)
 def test_the_poll_picks_up_a_full_sync_whose_chain_died(emulator, mailbox, broker):
     SyncStatus.objects.create(account=mailbox, full_sync_state=SyncStatus.FullSync.RUNNING)
 
-    tasks.poll_quiet_mailboxes.run()
+    tasks.quiet_mailboxes_poll.run()
 
-    assert ("sync.tasks.full_sync", {"account_id": mailbox.pk}) in [
+    assert ("sync.tasks.mailbox_full_sync", {"account_id": mailbox.pk}) in [
         (name, kwargs) for name, kwargs, _ in broker.tasks()
     ]

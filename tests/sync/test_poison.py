@@ -168,7 +168,7 @@ def test_an_unexpected_error_in_a_sync_is_recorded_and_health_says_so(
     sync(mailbox)
     deliver(gmail, raw_message(to=ALICE, subject="Hello"))
 
-    def broken(mailbox):
+    def broken(account, gmail):
         raise ZeroDivisionError("a bug, not a Gmail error")
 
     monkeypatch.setattr(services, "_retry_skipped", broken)

@@ -24,7 +24,7 @@ ALICE = "alice@example.com"
 @pytest.fixture
 def enqueued(broker):
     """The syncs the webhook enqueued, read from the real broker: [{"account_id": id}]."""
-    return lambda: [kwargs for name, kwargs, _ in broker.tasks() if name.endswith("sync_mailbox")]
+    return lambda: [kwargs for name, kwargs, _ in broker.tasks() if name.endswith(".mailbox_sync")]
 
 
 @pytest.fixture
@@ -58,6 +58,8 @@ def replay(client, push, *, body=None, token=None, bearer=None):
     )
 
 
+# Work is queued after commit: the test's transaction must commit for it to be queued.
+@pytest.mark.django_db(transaction=True)
 def test_a_real_push_is_recorded_and_a_sync_enqueued(client, a_push, mailbox, enqueued):
     response = replay(client, a_push)
 
@@ -68,6 +70,8 @@ def test_a_real_push_is_recorded_and_a_sync_enqueued(client, a_push, mailbox, en
     assert enqueued() == [{"account_id": mailbox.pk}]
 
 
+# Work is queued after commit: the test's transaction must commit for it to be queued.
+@pytest.mark.django_db(transaction=True)
 def test_a_redelivered_push_is_acknowledged_once(client, a_push, mailbox, enqueued):
     replay(client, a_push)
     flag_pop(Flag.QUEUED, mailbox.pk)  # the sync ran meanwhile
@@ -78,6 +82,8 @@ def test_a_redelivered_push_is_acknowledged_once(client, a_push, mailbox, enqueu
     assert len(enqueued()) == 1
 
 
+# Work is queued after commit: the test's transaction must commit for it to be queued.
+@pytest.mark.django_db(transaction=True)
 def test_a_burst_of_pushes_enqueues_one_sync(client, a_push, mailbox, enqueued):
     for n in range(5):
         body = dict(a_push.body, message={**a_push.body["message"], "messageId": f"burst-{n}"})

@@ -1,9 +1,11 @@
-"""Gmail calls for one mailbox: quota spent first, errors classified, batches retried.
+"""Gmail calls for one account: quota spent first, errors classified, batches retried.
 
-Every call the sync engine makes goes through `Mailbox`, so the quota bucket, the
+Every call Tern makes to Gmail goes through a `GmailClient`, so the quota costs, the
 error policy of gmail/errors.py and the batch rules (at most 50 calls, each failed
 sub-request retried on its own; GOOGLE.md: the client library retries none) are in
-one place.
+one place. The client knows nothing of Tern's models: whoever builds it hands it the
+Gmail service and the function that spends the account's quota
+(sync.clients.gmail_client does, for a connected account).
 """
 
 import itertools
@@ -14,10 +16,7 @@ import time
 import httplib2
 from googleapiclient.errors import HttpError
 
-from accounts.credentials import GoogleUnavailable, account_credentials
-from gmail.client import build_service
-from gmail.errors import PermanentError, RetryLater, classify, is_retryable
-from sync.coordination import quota_reserve
+from gmail.errors import GoogleUnavailable, PermanentError, RetryLater, classify, is_retryable
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +39,6 @@ COST = {
     "watch": 100,
     "stop": 50,
 }
-# Sending twice sends twice: the outbox retries these itself, after looking first.
-NOT_IDEMPOTENT = {"messages.send"}
 BATCH_SIZE = 50
 BATCH_ATTEMPTS = 4
 # Waiting for the quota bucket inline is fine for a second or two; beyond that the
@@ -52,34 +49,35 @@ MAX_INLINE_WAIT_S = 10
 NETWORK_ERRORS = (OSError, httplib2.HttpLib2Error, GoogleUnavailable)
 
 
-def gmail_for_account(account):
-    """The Gmail service of one connected account, on its stored (encrypted) tokens."""
-    return build_service(account_credentials(account))
+class GmailClient:
+    """One account's Gmail: `users` builds requests, `call` and `batch` execute them.
 
+    `reserve(units)` spends units of the account's quota and returns how many seconds
+    to wait before the call may go.
+    """
 
-class Mailbox:
-    def __init__(self, account):
-        self.account = account
-        self.service = gmail_for_account(account)
-        self.users = self.service.users()
+    def __init__(self, service, *, reserve):
+        self.service = service
+        self.users = service.users()
+        self.reserve = reserve
 
     def spend(self, units):
-        wait = quota_reserve(self.account.pk, units)
+        wait = self.reserve(units)
         if wait > MAX_INLINE_WAIT_S:
             raise RetryLater("quota bucket empty", retry_after=wait)
         if wait:
             time.sleep(wait)
 
-    def call(self, method, request, *, history=False):
+    def call(self, method, request, *, history=False, idempotent=True):
         """Execute one request costing COST[method]; retries a 5xx once, at once, unless
-        the method is not idempotent (Gmail may answer 500 after sending a message)."""
+        the request is not `idempotent` (Gmail may answer 500 after sending a message:
+        sending twice sends twice, so the caller looks first, then retries itself)."""
         for attempt in range(2):
             self.spend(COST[method])
             try:
                 return request.execute()
             except HttpError as error:
-                retry = method not in NOT_IDEMPOTENT
-                if retry and attempt == 0 and error.resp.status >= 500:
+                if idempotent and attempt == 0 and error.resp.status >= 500:
                     time.sleep(random.uniform(0.05, 0.3))  # noqa: S311 - jitter
                     continue
                 raise classify(error, history=history) from error

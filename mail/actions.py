@@ -1,0 +1,115 @@
+"""The table of user actions: every kind of change a user makes to their mail, once.
+
+Each entry says what the action does to the mirror (the page shows it at once), which
+Gmail call writes it back (sync/outbox.py), whether consecutive actions share that call,
+whether the call may be repeated safely, and what the user reads if Gmail refuses it.
+mail.services creates the actions, mail.mirror applies them, sync.outbox sends them,
+and the tests read the same table.
+
+To add an action: one entry here, one service function in mail/services.py, one test.
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """What is stored in OutboxAction.kind."""
+
+    READ = "read"
+    UNREAD = "unread"
+    STAR = "star"
+    UNSTAR = "unstar"
+    ARCHIVE = "archive"
+    MOVE_TO_INBOX = "inbox"
+    SPAM = "spam"
+    NOT_SPAM = "not_spam"
+    LABELS = "labels"  # the user's own choice of labels to add and remove
+    TRASH = "trash"
+    UNTRASH = "untrash"
+    DELETE = "delete"
+    SEND = "send"
+
+
+class Effect(StrEnum):
+    """What an action does to the mirror's copy of its messages."""
+
+    LABELS = "labels"  # adds and removes labels (the action row holds which)
+    DELETE = "delete"  # deletes the messages
+    NONE = "none"  # nothing until Gmail has it (a sent message arrives through sync)
+
+
+class Call(StrEnum):
+    """The Gmail method that writes an action back (its quota cost: gmail.api.COST)."""
+
+    BATCH_MODIFY = "messages.batchModify"  # up to 1000 ids in one call
+    TRASH = "messages.trash"  # one call per message, batched
+    UNTRASH = "messages.untrash"
+    BATCH_DELETE = "messages.batchDelete"
+    SEND = "messages.send"
+
+
+REFUSED = "Gmail refused this change ({error})."
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: Kind
+    title: str  # what the user did, as a page names it
+    call: Call
+    effect: Effect = Effect.LABELS
+    add: tuple[str, ...] = ()  # labels added to each message
+    remove: tuple[str, ...] = ()  # labels removed from each message
+    # Consecutive pending actions of kinds that coalesce, with the same labels added and
+    # removed, are written back in one call.
+    coalesces: bool = False
+    # Whether sending the call twice does no harm. One that is not (a send) is never
+    # retried blindly: the outbox first looks whether Gmail has it already.
+    idempotent: bool = True
+    # Gmail stars a conversation by starring its newest message.
+    newest_message_only: bool = False
+    refused: str = REFUSED  # what the user reads when Gmail refuses it for good
+
+    def refused_message(self, error: Exception) -> str:
+        return self.refused.format(error=error)
+
+
+def _modify(kind: Kind, title: str, **labels: tuple[str, ...]) -> Action:
+    return Action(kind, title, Call.BATCH_MODIFY, coalesces=True, **labels)
+
+
+ACTIONS: dict[Kind, Action] = {
+    action.kind: action
+    for action in [
+        _modify(Kind.READ, "Mark as read", remove=("UNREAD",)),
+        _modify(Kind.UNREAD, "Mark as unread", add=("UNREAD",)),
+        Action(
+            Kind.STAR,
+            "Star",
+            Call.BATCH_MODIFY,
+            add=("STARRED",),
+            coalesces=True,
+            newest_message_only=True,
+        ),
+        _modify(Kind.UNSTAR, "Remove star", remove=("STARRED",)),
+        _modify(Kind.ARCHIVE, "Archive", remove=("INBOX",)),
+        _modify(Kind.MOVE_TO_INBOX, "Move to Inbox", add=("INBOX",)),
+        _modify(Kind.SPAM, "Report spam", add=("SPAM",), remove=("INBOX",)),
+        _modify(Kind.NOT_SPAM, "Not spam", add=("INBOX",), remove=("SPAM",)),
+        _modify(Kind.LABELS, "Change labels"),
+        # messages.trash also takes the message out of INBOX and SPAM.
+        Action(Kind.TRASH, "Move to Trash", Call.TRASH, add=("TRASH",), remove=("INBOX", "SPAM")),
+        Action(Kind.UNTRASH, "Restore from Trash", Call.UNTRASH, remove=("TRASH",)),
+        Action(
+            Kind.DELETE,
+            "Delete forever",
+            Call.BATCH_DELETE,
+            effect=Effect.DELETE,
+            refused="Gmail did not allow deleting forever (Tern's access to Gmail does not "
+            "include it): the messages are still in Gmail. Move them to Trash instead; Gmail "
+            "empties it after 30 days.",
+        ),
+        Action(Kind.SEND, "Send", Call.SEND, effect=Effect.NONE, idempotent=False),
+    ]
+}
+assert set(ACTIONS) == set(Kind), "every kind has its entry"

@@ -1,0 +1,7 @@
+"""What mail tells the layers above it (sync's receivers act on them)."""
+
+from django.dispatch import Signal
+
+# A user action was saved in the outbox (sent inside its transaction; a receiver that
+# queues work does it after commit). Arguments: account_id.
+outbox_action_queued = Signal()
