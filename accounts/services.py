@@ -3,12 +3,12 @@
 import logging
 
 import requests
-from allauth.socialaccount.models import SocialAccount
+from allauth.socialaccount.models import SocialAccount, SocialLogin
 from django.db import transaction
 
 from accounts.adapter import granted_scopes
 from accounts.credentials import decrypt_tokens, tokens_store
-from accounts.models import GmailAccount
+from accounts.models import GmailAccount, User
 from gmail.client import google_url
 
 logger = logging.getLogger(__name__)
@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 REVOKE_TIMEOUT_S = 5
 
 
-def gmail_account_connect(*, user, sociallogin):
+def gmail_account_connect(*, user: User, sociallogin: SocialLogin) -> GmailAccount:
     """Create or update the GmailAccount of a completed Google sign-in or connect.
 
     Stores the tokens encrypted, marks the account active and, after commit, starts its
@@ -51,7 +51,7 @@ def gmail_account_connect(*, user, sociallogin):
     return account
 
 
-def sync_start(*, account):
+def sync_start(*, account: GmailAccount) -> None:
     """Watch the mailbox and sync it (from its cursor or checkpoint, so a reconnect
     resumes where sync stopped), and send the user actions that waited."""
     from sync.tasks import mailbox_connected  # sync builds on accounts, not the reverse
@@ -68,7 +68,7 @@ def sync_start(*, account):
         )
 
 
-def gmail_account_disconnect(*, account):
+def gmail_account_disconnect(*, account: GmailAccount) -> None:
     """Stop the account's watch, revoke its token at Google and delete its mirror.
 
     Google's side is best effort: a mailbox must be removable even when Google is
@@ -81,13 +81,13 @@ def gmail_account_disconnect(*, account):
         account.delete()  # cascades to labels, threads, messages and sync state
 
 
-def user_delete(*, user):
+def user_delete(*, user: User) -> None:
     for account in list(user.gmail_accounts.all()):
         gmail_account_disconnect(account=account)
     user.delete()
 
 
-def _stop_watch(account):
+def _stop_watch(account: GmailAccount) -> None:
     from sync.services import watch_stop  # sync builds on accounts, not the reverse
 
     try:
@@ -99,7 +99,7 @@ def _stop_watch(account):
         )
 
 
-def _revoke(account):
+def _revoke(account: GmailAccount) -> None:
     if not account.encrypted_credentials:
         return
     tokens = decrypt_tokens(account.encrypted_credentials)
