@@ -1,12 +1,16 @@
 """django-allauth hooks: Google is the only way in, and Tern needs the Gmail scope."""
 
+from typing import Any, NoReturn
+
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
-from allauth.socialaccount.providers.base import AuthError
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialLogin, SocialToken
+from allauth.socialaccount.providers.base import AuthError, Provider
 from allauth.socialaccount.providers.google.views import GoogleOAuth2Adapter
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from django.conf import settings
 from django.contrib import messages
+from django.http import HttpRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -21,7 +25,9 @@ class GoogleAdapter(GoogleOAuth2Adapter):
     that it survives allauth serialising the login between steps.
     """
 
-    def complete_login(self, request, app, token, **kwargs):
+    def complete_login(
+        self, request: HttpRequest, app: SocialApp, token: SocialToken, **kwargs: Any
+    ) -> SocialLogin:
         login = super().complete_login(request, app, token, **kwargs)
         login.account.extra_data["granted_scopes"] = kwargs["response"].get("scope", "")
         return login
@@ -30,12 +36,12 @@ class GoogleAdapter(GoogleOAuth2Adapter):
 oauth2_callback = OAuth2CallbackView.adapter_view(GoogleAdapter)
 
 
-def granted_scopes(sociallogin):
+def granted_scopes(sociallogin: SocialLogin) -> list[str]:
     return sociallogin.account.extra_data.get("granted_scopes", "").split()
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
-    def pre_social_login(self, request, sociallogin):
+    def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
         if settings.GMAIL_SCOPE not in granted_scopes(sociallogin):
             process = sociallogin.state.get("process") or "login"
             raise ImmediateHttpResponse(
@@ -57,18 +63,23 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 "with Google sign-in. Ask your administrator to connect it.",
             )
 
-    def is_auto_signup_allowed(self, request, sociallogin):
+    def is_auto_signup_allowed(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
         # Never allauth's signup form: it keeps the pending login, tokens included, in
         # the session. Every case that would lead there is refused in pre_social_login.
         return True
 
-    def get_connect_redirect_url(self, request, socialaccount):
+    def get_connect_redirect_url(self, request: HttpRequest, socialaccount: SocialAccount) -> str:
         # Back to Tern's own account list, not allauth's connections page.
         return reverse("accounts:settings")
 
     def on_authentication_error(
-        self, request, provider, error=None, exception=None, extra_context=None
-    ):
+        self,
+        request: HttpRequest,
+        provider: Provider,
+        error: str | None = None,
+        exception: Exception | None = None,
+        extra_context: dict[str, Any] | None = None,
+    ) -> NoReturn:
         if error == AuthError.CANCELLED:
             messages.info(request, "You did not give Tern access to Gmail, so nothing changed.")
         else:
@@ -79,15 +90,15 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         raise ImmediateHttpResponse(redirect(_back(request)))
 
 
-def _is_verified(value):
+def _is_verified(value: object) -> bool:
     # Google sends a boolean (userinfo v3, id token) or a string ("true", tokeninfo).
     return value is True or str(value).lower() == "true"
 
 
-def _refuse(request, message):
+def _refuse(request: HttpRequest, message: str) -> NoReturn:
     messages.error(request, message)
     raise ImmediateHttpResponse(redirect(_back(request)))
 
 
-def _back(request):
+def _back(request: HttpRequest) -> str:
     return "accounts:settings" if request.user.is_authenticated else "accounts:landing"

@@ -16,6 +16,8 @@ import datetime as dt
 import hashlib
 import json
 import logging
+from collections.abc import Iterable, Mapping
+from typing import Any, TypedDict
 
 import google.auth.exceptions
 import google.auth.transport.requests
@@ -38,13 +40,18 @@ KEY_LABEL = b"tern: oauth token encryption, v1"
 REFRESH_MARGIN = dt.timedelta(minutes=3, seconds=45)
 
 
+class Tokens(TypedDict):
+    access_token: str
+    refresh_token: str | None
+
+
 class NeedsReconnect(Exception):
     """Google refused the refresh token (revoked, expired or consent withdrawn)."""
 
     message_is_safe = True  # names the account by id only
 
 
-def _fernet():
+def _fernet() -> MultiFernet:
     """The first key encrypts; every key decrypts (rotation: `manage.py reencrypt_tokens`).
 
     TOKEN_ENCRYPTION_KEYS is required in production; only local settings fall back to
@@ -59,26 +66,34 @@ def _fernet():
     return MultiFernet(current + legacy)
 
 
-def _derived_key(secret):
+def _derived_key(secret: str) -> bytes:
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=KEY_LABEL)
     return base64.urlsafe_b64encode(hkdf.derive(secret.encode()))
 
 
-def _legacy_key(secret):
+def _legacy_key(secret: str) -> bytes:
     return base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest())
 
 
-def encrypt_tokens(*, access_token, refresh_token):
+def encrypt_tokens(*, access_token: str, refresh_token: str | None) -> bytes:
     payload = json.dumps({"access_token": access_token, "refresh_token": refresh_token})
     return _fernet().encrypt(payload.encode())
 
 
-def decrypt_tokens(blob):
+def decrypt_tokens(blob: bytes | memoryview) -> Tokens:
     """{"access_token", "refresh_token"}; raises InvalidToken when no key fits."""
-    return json.loads(_fernet().decrypt(bytes(blob)))
+    tokens: Tokens = json.loads(_fernet().decrypt(bytes(blob)))
+    return tokens
 
 
-def tokens_store(*, account, access_token, refresh_token, expires_at, scopes=None):
+def tokens_store(
+    *,
+    account: GmailAccount,
+    access_token: str,
+    refresh_token: str | None,
+    expires_at: dt.datetime | None,
+    scopes: Iterable[str] | None = None,
+) -> None:
     """Save new tokens for `account`. A missing refresh token keeps the stored one
     (Google sends one only on consent, not on every sign-in)."""
     if not refresh_token and account.encrypted_credentials:
@@ -94,7 +109,7 @@ def tokens_store(*, account, access_token, refresh_token, expires_at, scopes=Non
     account.save(update_fields=fields)
 
 
-def reencrypt_all():
+def reencrypt_all() -> int:
     """Re-encrypt every account's tokens with the newest key; returns how many."""
     fernet = _fernet()
     count = 0
@@ -108,17 +123,17 @@ def reencrypt_all():
 class AccountCredentials(google.oauth2.credentials.Credentials):
     """google-auth credentials whose refresh goes through the account's locked refresh."""
 
-    def __init__(self, *, account_id, **kwargs):
+    def __init__(self, *, account_id: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tern_account_id = account_id
 
-    def refresh(self, request):
+    def refresh(self, request: google.auth.transport.Request) -> None:
         self.token, self.expiry = refresh_access_token(
             account_id=self.tern_account_id, stale_token=self.token
         )
 
 
-def account_credentials(account):
+def account_credentials(account: GmailAccount) -> AccountCredentials:
     if not account.encrypted_credentials:
         raise NeedsReconnect(f"account {account.pk} has no credentials")
     try:
@@ -136,7 +151,9 @@ def account_credentials(account):
     )
 
 
-def refresh_access_token(*, account_id, stale_token):
+def refresh_access_token(
+    *, account_id: int, stale_token: str | None
+) -> tuple[str, dt.datetime | None]:
     """A fresh access token and its naive-UTC expiry, refreshing at Google if needed.
 
     The row lock serialises refreshes of one account across processes: whoever waited
@@ -156,6 +173,8 @@ def refresh_access_token(*, account_id, stale_token):
         except google.auth.exceptions.TransportError as error:
             raise GoogleUnavailable("the token endpoint is unreachable") from error
         else:
+            # A successful refresh sets both (Google's token response has expires_in).
+            assert fresh.token is not None and fresh.expiry is not None
             expires_at = fresh.expiry.replace(tzinfo=dt.UTC)
             tokens_store(
                 account=account,
@@ -169,7 +188,7 @@ def refresh_access_token(*, account_id, stale_token):
     raise NeedsReconnect(f"account {account_id}: Google refused the refresh token") from refused
 
 
-def _refresh_at_google(refresh_token):
+def _refresh_at_google(refresh_token: str | None) -> google.oauth2.credentials.Credentials:
     # No scope parameter: Google then grants what the person consented to.
     credentials = google.oauth2.credentials.Credentials(
         token=None,
@@ -186,11 +205,19 @@ class _TimeBoundRequest(google.auth.transport.requests.Request):
     """google-auth waits up to 120 s for the token endpoint, while this refresh holds
     the account's row lock: wait 15 s at most."""
 
-    def __call__(self, *args, timeout=15, **kwargs):
-        return super().__call__(*args, timeout=timeout, **kwargs)
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = 15,
+        **kwargs: Any,
+    ) -> google.auth.transport.Response:
+        return super().__call__(url, method, body, headers, timeout, **kwargs)
 
 
-def _is_refusal(error):
+def _is_refusal(error: google.auth.exceptions.RefreshError) -> bool:
     """invalid_grant: the grant is revoked, expired or its consent withdrawn. Anything
     else (a 5xx, a timeout, a misconfigured client) says nothing about the person's
     consent and must not disconnect them."""
@@ -199,7 +226,7 @@ def _is_refusal(error):
     return code == "invalid_grant"
 
 
-def _mark_needs_reconnect(account_id, error):
+def _mark_needs_reconnect(account_id: int, error: Exception) -> None:
     # Only the error's kind is logged: its text may quote the token response.
     logger.warning(
         "gmail account needs reconnect",
@@ -211,11 +238,11 @@ def _mark_needs_reconnect(account_id, error):
     )
 
 
-def _still_valid(expires_at):
+def _still_valid(expires_at: dt.datetime | None) -> bool:
     return expires_at is not None and timezone.now() < expires_at - REFRESH_MARGIN
 
 
-def _naive_utc(moment):
+def _naive_utc(moment: dt.datetime | None) -> dt.datetime | None:
     # google-auth compares expiry with a naive UTC "now" (GOOGLE.md §3).
     if moment is None:
         return None

@@ -43,9 +43,9 @@ class GmailAccount(models.Model):
         ordering = ["email"]
         indexes = [models.Index(fields=["user", "status"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.email
 
     @property
-    def is_active(self):
+    def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE

@@ -1,9 +1,13 @@
 """allauth's signals, handed to the one service that records a connected account."""
 
+from typing import Any
+
 from allauth.account.signals import user_signed_up
+from allauth.socialaccount.models import SocialLogin
 from allauth.socialaccount.signals import social_account_added, social_account_updated
 from django.conf import settings
 from django.dispatch import receiver
+from django.http import HttpRequest
 
 from accounts.adapter import granted_scopes
 from accounts.selectors import gmail_address_taken
@@ -13,7 +17,9 @@ from accounts.services import gmail_account_connect
 @receiver(user_signed_up)
 @receiver(social_account_added)
 @receiver(social_account_updated)
-def record_gmail_account(request, sociallogin=None, **kwargs):
+def record_gmail_account(
+    request: HttpRequest, sociallogin: SocialLogin | None = None, **kwargs: Any
+) -> None:
     # social_account_updated also fires when someone tries to connect a Google account
     # that belongs to another user; allauth refuses that right after, so skip it here.
     if sociallogin is None or sociallogin.account.provider != "google":

@@ -1,25 +1,25 @@
 from django.shortcuts import get_object_or_404
 
-from accounts.models import GmailAccount
+from accounts.models import GmailAccount, User
 
 
-def gmail_accounts_of(*, user):
+def gmail_accounts_of(*, user: User) -> list[GmailAccount]:
     accounts = GmailAccount.objects.filter(user=user).select_related("sync_status")
     return list(accounts.defer("encrypted_credentials"))
 
 
-def gmail_account_for_user(*, user, account_id):
+def gmail_account_for_user(*, user: User, account_id: int) -> GmailAccount:
     """The user's own account, or 404: other people's accounts do not exist for them."""
     return get_object_or_404(GmailAccount, pk=account_id, user=user)
 
 
-def gmail_address_taken(*, email, google_sub):
+def gmail_address_taken(*, email: str, google_sub: str) -> bool:
     """Whether `email` is connected under another Google account than `google_sub` (a
     Google account may change its address to one another Tern user connected)."""
     return GmailAccount.objects.filter(email__iexact=email).exclude(google_sub=google_sub).exists()
 
 
-def local_user_with_address(*, email):
+def local_user_with_address(*, email: str) -> bool:
     """Whether a Tern user holds `email` (on the user or in allauth's address book, as
     allauth's own signup check looks) without this Google account: a staff account
     made with a password, say."""

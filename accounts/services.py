@@ -3,12 +3,12 @@
 import logging
 
 import requests
-from allauth.socialaccount.models import SocialAccount
+from allauth.socialaccount.models import SocialAccount, SocialLogin
 from django.db import transaction
 
 from accounts.adapter import granted_scopes
 from accounts.credentials import decrypt_tokens, tokens_store
-from accounts.models import GmailAccount
+from accounts.models import GmailAccount, User
 from accounts.signals import gmail_account_connected, gmail_account_disconnecting
 from gmail.client import google_url
 
@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 REVOKE_TIMEOUT_S = 5
 
 
-def gmail_account_connect(*, user, sociallogin):
+def gmail_account_connect(*, user: User, sociallogin: SocialLogin) -> GmailAccount:
     """Create or update the GmailAccount of a completed Google sign-in or connect.
 
     Stores the tokens encrypted, marks the account active and, after commit, starts its
@@ -53,7 +53,7 @@ def gmail_account_connect(*, user, sociallogin):
     return account
 
 
-def gmail_account_disconnect(*, account):
+def gmail_account_disconnect(*, account: GmailAccount) -> None:
     """Stop the account's watch, revoke its token at Google and delete its mirror.
 
     Google's side is best effort: a mailbox must be removable even when Google is
@@ -66,13 +66,13 @@ def gmail_account_disconnect(*, account):
         account.delete()  # cascades to labels, threads, messages and sync state
 
 
-def user_delete(*, user):
+def user_delete(*, user: User) -> None:
     for account in list(user.gmail_accounts.all()):
         gmail_account_disconnect(account=account)
     user.delete()
 
 
-def _stop_watch(account):
+def _stop_watch(account: GmailAccount) -> None:
     # sync's receiver stops the watch. Best effort, see above.
     responses = gmail_account_disconnecting.send_robust(sender=GmailAccount, account=account)
     for _, error in responses:
@@ -83,7 +83,7 @@ def _stop_watch(account):
             )
 
 
-def _revoke(account):
+def _revoke(account: GmailAccount) -> None:
     if not account.encrypted_credentials:
         return
     tokens = decrypt_tokens(account.encrypted_credentials)

@@ -1,28 +1,30 @@
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.selectors import gmail_account_for_user, gmail_accounts_of
 from accounts.services import gmail_account_disconnect, user_delete
 
 
-def landing(request):
+def landing(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("mail:inbox")
     return render(request, "landing.html")
 
 
 @login_required
-def account_settings(request):
+def account_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     accounts = gmail_accounts_of(user=request.user)
     return render(request, "accounts/settings.html", {"accounts": accounts})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def disconnect(request, account_id):
+def disconnect(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
     account = gmail_account_for_user(user=request.user, account_id=account_id)
     is_last = not request.user.gmail_accounts.exclude(pk=account.pk).exists()
     if request.method == "POST" and not is_last:
@@ -40,7 +42,7 @@ def disconnect(request, account_id):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def delete_user(request):
+def delete_user(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         user = request.user
         logout(request)

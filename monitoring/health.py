@@ -5,6 +5,8 @@ rotation); "fail". The database failing makes Tern "down"; Redis failing, "degra
 """
 
 import time
+from collections.abc import Callable, Iterable
+from typing import Literal, TypedDict
 
 from django.conf import settings
 from django.db import connection
@@ -15,14 +17,29 @@ from accounts.models import GmailAccount
 from mail.models import SkippedMessage
 from sync.models import GmailWatch, SyncStatus
 
+type State = Literal["ok", "warn", "fail"]
+type Status = Literal["ok", "degraded", "down"]
+type CheckResult = tuple[State, str]
 
-def check_database():
+
+class CheckReport(TypedDict):
+    state: State
+    detail: str
+    ms: float
+
+
+class HealthReport(TypedDict):
+    status: Status
+    checks: dict[str, CheckReport]
+
+
+def check_database() -> CheckResult:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return "ok", ""
 
 
-def check_redis():
+def check_redis() -> CheckResult:
     if not settings.REDIS_URL:
         return "ok", "not configured (embedded defaults)"
     from sync.coordination import redis_client
@@ -31,7 +48,7 @@ def check_redis():
     return "ok", ""
 
 
-def check_watches():
+def check_watches() -> CheckResult:
     """Active mailboxes whose Gmail watch is missing, expired or failing to renew."""
     active = GmailAccount.objects.filter(status=GmailAccount.Status.ACTIVE)
     unwatched = active.exclude(watch__expiration__gt=timezone.now()).count()
@@ -41,7 +58,7 @@ def check_watches():
     return "ok", f"{active.count()} mailbox(es) watched"
 
 
-def check_sync():
+def check_sync() -> CheckResult:
     """Mailboxes whose sync is paused by Gmail errors or stopped on a permanent error."""
     statuses = SyncStatus.objects.filter(account__status=GmailAccount.Status.ACTIVE)
     paused = statuses.filter(paused_until__gt=timezone.now()).count()
@@ -51,7 +68,7 @@ def check_sync():
     return "ok", ""
 
 
-def check_skipped_messages():
+def check_skipped_messages() -> CheckResult:
     """Messages a sync could not store and skipped (admin lists them, with the reason)."""
     skipped = SkippedMessage.objects.filter(account__status=GmailAccount.Status.ACTIVE).aggregate(
         messages=Count("id"), mailboxes=Count("account", distinct=True)
@@ -64,7 +81,8 @@ def check_skipped_messages():
     return "ok", ""
 
 
-CHECKS = {
+# name -> (check, the status its failure gives Tern; None: it does not change it)
+CHECKS: dict[str, tuple[Callable[[], CheckResult], Status | None]] = {
     "database": (check_database, "down"),
     "redis": (check_redis, "degraded"),
     "watches": (check_watches, None),
@@ -73,9 +91,10 @@ CHECKS = {
 }
 
 
-def run_checks(names=None):
+def run_checks(names: Iterable[str] | None = None) -> HealthReport:
     """{"status", "checks": {name: {"state", "detail", "ms"}}} for the named checks."""
-    results, status = {}, "ok"
+    results: dict[str, CheckReport] = {}
+    status: Status = "ok"
     for name in names or CHECKS:
         check, severity = CHECKS[name]
         started = time.perf_counter()

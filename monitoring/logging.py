@@ -15,6 +15,8 @@ redacted one too):
 """
 
 import logging
+from types import TracebackType
+from typing import overload
 
 from pythonjsonlogger.json import JsonFormatter as BaseJsonFormatter
 
@@ -23,9 +25,11 @@ from monitoring.redact import exception_text, exception_variants, safe_traceback
 # The attributes every LogRecord has; anything else on a record came from `extra`.
 STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
+type ExcInfo = tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
+
 
 class RedactingFilter(logging.Filter):
-    def filter(self, record):
+    def filter(self, record: logging.LogRecord) -> bool:
         request = getattr(record, "request", None)
         if request is not None and hasattr(request, "path"):
             record.request = f"{request.method} {request.path}"
@@ -43,7 +47,7 @@ class RedactingFilter(logging.Filter):
         return True  # rewriting an already rewritten record changes nothing
 
 
-def _message(record, error, variants):
+def _message(record: logging.LogRecord, error: BaseException | None, variants: list[str]) -> str:
     args = record.args
     if isinstance(args, dict):
         args = {key: _arg(value) for key, value in args.items()}
@@ -58,10 +62,14 @@ def _message(record, error, variants):
     return scrub(_unquote(message, error, variants))
 
 
-def _unquote(value, error, variants):
+@overload
+def _unquote(value: str, error: BaseException | None, variants: list[str]) -> str: ...
+@overload
+def _unquote(value: object, error: BaseException | None, variants: list[str]) -> object: ...
+def _unquote(value: object, error: BaseException | None, variants: list[str]) -> object:
     """`value` with every quotation of `error` (Celery puts `repr(exc)` and the raw
     traceback in its record's `data`) replaced by the error's safe text."""
-    if isinstance(value, str):
+    if isinstance(value, str) and error is not None:
         for text in variants:
             value = value.replace(text, exception_text(error))
         return value
@@ -72,12 +80,12 @@ def _unquote(value, error, variants):
     return value
 
 
-def _arg(value):
+def _arg(value: object) -> object:
     return exception_text(value) if isinstance(value, BaseException) else value
 
 
 class JsonFormatter(BaseJsonFormatter):
     """python-json-logger's formatter, printing tracebacks with safe messages only."""
 
-    def formatException(self, ei):
+    def formatException(self, ei: ExcInfo) -> str:
         return safe_traceback(ei[1]) if ei and ei[1] is not None else ""

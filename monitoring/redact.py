@@ -13,6 +13,7 @@ Two rules, shared by the log filter and Sentry's scrubber:
 
 import re
 import traceback
+from typing import overload
 
 from mail.storable import error_details
 
@@ -30,8 +31,16 @@ PARAMETERS = re.compile(
 ADDRESSES = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 WITHHELD = "[message withheld]"
 
+# What `scrub` returns: plain data that JSON can write, keys included.
+type Key = str | int | float | bool | None
+type Scrubbed = Key | list[Scrubbed] | dict[Key, Scrubbed]
 
-def scrub(value):
+
+@overload
+def scrub(value: str) -> str: ...
+@overload
+def scrub(value: object) -> Scrubbed: ...
+def scrub(value: object) -> Scrubbed:
     """`value` with every secret and address replaced, through dicts, lists and keys."""
     if isinstance(value, str):
         value = PARAMETERS.sub(r"\1=[token]", SECRETS.sub("[token]", value))
@@ -49,36 +58,36 @@ def scrub(value):
     return scrub(str(value))
 
 
-def _key(key):
+def _key(key: object) -> Key:
     # Keys must stay hashable and be ones JSON can write: text, or a plain number.
     if key is None or isinstance(key, bool | int | float):
         return key
     return scrub(str(key))
 
 
-def exception_message(error):
+def exception_message(error: BaseException) -> str:
     """The part of `error`'s message that may be logged (see the module docstring)."""
     if getattr(type(error), "message_is_safe", False):
         return scrub(str(error))
     return ", ".join(error_details(error)) or WITHHELD
 
 
-def exception_text(error):
+def exception_text(error: BaseException) -> str:
     """`Kind: message` as traceback's last line would read, with the message made safe."""
     return f"{_qualname(error)}: {exception_message(error)}"
 
 
-def exception_chain(error, *, limit=10):
+def exception_chain(error: BaseException | None, *, limit: int = 10) -> list[BaseException]:
     """`error` and the exceptions it came from (its cause, else its context), newest
     first, as a traceback shows them; at most `limit`, each once."""
-    chain = []
+    chain: list[BaseException] = []
     while error is not None and len(chain) < limit and all(error is not e for e in chain):
         chain.append(error)
         error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
     return chain
 
 
-def safe_traceback(error):
+def safe_traceback(error: BaseException) -> str:
     """The traceback of `error` and its causes (frames: files, lines, code), with each
     message made safe. Frames show our source code, never the values in it."""
     lines = []
@@ -91,14 +100,14 @@ def safe_traceback(error):
     return "".join(lines).rstrip("\n")
 
 
-def exception_variants(error):
+def exception_variants(error: BaseException) -> list[str]:
     """The strings by which `error` may appear inside another message (Celery, for one,
     puts `str(exc)` or `repr(exc)` in its own log line), longest first."""
     texts = {text for link in exception_chain(error) for text in (str(link), repr(link))}
     return sorted((text for text in texts if len(text) > 3), key=len, reverse=True)
 
 
-def _qualname(error):
+def _qualname(error: BaseException) -> str:
     kind = type(error)
     module = kind.__module__
     return (

@@ -5,40 +5,41 @@ database query data or local variables (a frame of the token refresh holds token
 what is left is scrubbed of anything shaped like a Google token or an email address.
 """
 
+from typing import cast
+
 import sentry_sdk
+from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
 
 from monitoring.redact import WITHHELD, exception_chain, exception_message, scrub
 
-OFF = {"mode": "off"}
 
-
-def before_send(event, hint):
+def before_send(event: Event, hint: Hint) -> Event:
     """Exception messages made safe (they may quote a subject or a display name, which
     no pattern can recognise), then everything scrubbed of secrets and addresses."""
     exc_info = (hint or {}).get("exc_info")
-    safe = {}
+    safe: dict[str | None, str] = {}
     for error in exception_chain(exc_info[1]) if exc_info else []:
         safe.setdefault(type(error).__name__, exception_message(error))
     for value in event.get("exception", {}).get("values", []):
         value["value"] = safe.get(value.get("type"), WITHHELD)
-    return scrub(event)
+    return cast("Event", scrub(event))  # the same keys, their values scrubbed
 
 
-def before_breadcrumb(crumb, hint):
-    return scrub(crumb)
+def before_breadcrumb(crumb: Breadcrumb, hint: BreadcrumbHint) -> Breadcrumb:
+    return cast("Breadcrumb", scrub(crumb))
 
 
-def init(*, dsn, environment, traces_sample_rate):
+def init(*, dsn: str, environment: str, traces_sample_rate: float) -> None:
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,
         traces_sample_rate=traces_sample_rate,
         data_collection={
             "user_info": False,
-            "cookies": OFF,
-            "http_headers": {"request": OFF},
+            "cookies": {"mode": "off"},
+            "http_headers": {"request": {"mode": "off"}},
             "http_bodies": [],
-            "url_query_params": OFF,
+            "url_query_params": {"mode": "off"},
             "database_query_data": False,
             "stack_frame_variables": False,
         },

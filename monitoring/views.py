@@ -1,7 +1,7 @@
 import hmac
 
 from django.conf import settings
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from monitoring.health import run_checks
@@ -10,7 +10,7 @@ LIVENESS_CHECKS = ["database", "redis"]
 
 
 @never_cache
-def health(request):
+def health(request: HttpRequest) -> JsonResponse:
     """Public: {"status": "ok"} 200, or 503 with "degraded" or "down". No details."""
     report = run_checks(LIVENESS_CHECKS)
     return JsonResponse(
@@ -19,7 +19,7 @@ def health(request):
 
 
 @never_cache
-def health_details(request):
+def health_details(request: HttpRequest) -> JsonResponse:
     """Every check with its timing, for whoever holds HEALTH_API_KEY."""
     key = settings.HEALTH_API_KEY
     given = request.headers.get("X-Health-Key", "")
