@@ -22,6 +22,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 # mypy with django-stubs over the apps and the Google client ([tool.mypy] in
 # pyproject.toml). Not part of lint until mail/, sync/ and gmail/ are annotated too.
@@ -45,7 +46,7 @@ bench: venv
 
 # Recompile requirements.lock after changing dependencies in pyproject.toml.
 lock: venv
-	$(BIN)/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url \
+	$(BIN)/pip-compile --quiet --extra dev --extra emulator --strip-extras --no-emit-index-url \
 		--no-emit-find-links -o requirements.lock pyproject.toml
 
 clean:

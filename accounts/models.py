@@ -21,7 +21,6 @@ class GmailAccount(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         NEEDS_REAUTH = "needs_reauth", "Needs reconnect"
-        DISCONNECTED = "disconnected", "Disconnected"
 
     # The database cascades deletes through the whole mirror (DB_CASCADE down every
     # foreign key): removing a mailbox of 100k messages is one statement, not 100k

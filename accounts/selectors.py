@@ -1,3 +1,4 @@
+from allauth.account.utils import filter_users_by_email
 from django.shortcuts import get_object_or_404
 
 from accounts.models import GmailAccount, User
@@ -13,6 +14,17 @@ def gmail_account_for_user(*, user: User, account_id: int) -> GmailAccount:
     return get_object_or_404(GmailAccount, pk=account_id, user=user)
 
 
+def is_last_account(*, user: User, account: GmailAccount) -> bool:
+    """Whether `account` is the user's only connected account (it cannot be removed)."""
+    return not GmailAccount.objects.filter(user=user).exclude(pk=account.pk).exists()
+
+
+def actions_waiting(*, account: GmailAccount) -> int:
+    """How many of the account's user actions still wait for Gmail. mail's outbox rows
+    hang off the account (its related name), so this reads them without importing mail."""
+    return account.outbox.filter(state="pending").count()
+
+
 def gmail_address_taken(*, email: str, google_sub: str) -> bool:
     """Whether `email` is connected under another Google account than `google_sub` (a
     Google account may change its address to one another Tern user connected)."""
@@ -23,6 +35,4 @@ def local_user_with_address(*, email: str) -> bool:
     """Whether a Tern user holds `email` (on the user or in allauth's address book, as
     allauth's own signup check looks) without this Google account: a staff account
     made with a password, say."""
-    from allauth.account.utils import filter_users_by_email
-
     return bool(filter_users_by_email(email))

@@ -6,7 +6,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.http import AuthenticatedHttpRequest
-from accounts.selectors import gmail_account_for_user, gmail_accounts_of
+from accounts.selectors import (
+    actions_waiting,
+    gmail_account_for_user,
+    gmail_accounts_of,
+    is_last_account,
+)
 from accounts.services import gmail_account_disconnect, user_delete
 
 
@@ -26,7 +31,7 @@ def account_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def disconnect(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
     account = gmail_account_for_user(user=request.user, account_id=account_id)
-    is_last = not request.user.gmail_accounts.exclude(pk=account.pk).exists()
+    is_last = is_last_account(user=request.user, account=account)
     if request.method == "POST" and not is_last:
         gmail_account_disconnect(account=account)
         messages.success(request, f"{account.email} is disconnected and its mail removed.")
@@ -35,7 +40,7 @@ def disconnect(request: AuthenticatedHttpRequest, account_id: int) -> HttpRespon
         "account": account,
         "is_last": is_last,
         # User actions still waiting for Gmail go with the account: say so first.
-        "waiting": account.outbox.filter(state="pending").count(),
+        "waiting": actions_waiting(account=account),
     }
     return render(request, "accounts/disconnect.html", context)
 

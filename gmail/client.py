@@ -26,7 +26,6 @@ ENDPOINTS = {
     "certs_jwks": ("https://www.googleapis.com", "/oauth2/v3/certs"),
     "gmail": ("https://gmail.googleapis.com", "/"),
 }
-GMAIL_MODIFY_SCOPE = "https://www.googleapis.com/auth/gmail.modify"
 HTTP_TIMEOUT_S = 30
 
 _documents: dict[str | None, str] = {}

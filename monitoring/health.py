@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import GmailAccount
 from mail.models import SkippedMessage
+from sync.coordination import redis_client
 from sync.models import GmailWatch, SyncStatus
 
 type State = Literal["ok", "warn", "fail"]
@@ -42,8 +43,6 @@ def check_database() -> CheckResult:
 def check_redis() -> CheckResult:
     if not settings.REDIS_URL:
         return "ok", "not configured (embedded defaults)"
-    from sync.coordination import redis_client
-
     redis_client().ping()
     return "ok", ""
 
