@@ -3,11 +3,10 @@ on a free port, drive its control API under ``/_emulator/``, and play a browser 
 consent page. Like the rest of the emulator it imports nothing from the app.
 
 ```python
-server = start_emulator(Path("emulator.log"))
-client = EmulatorClient(server.url)
+client = EmulatorClient.start(Path("emulator.log"))  # python -m emulator on a free port
 client.create_user("alice@example.com", "Alice Example")
 tokens = client.issue_tokens("alice@example.com")
-server.stop()
+client.close()  # and stop the emulator
 ```
 """
 
@@ -135,9 +134,29 @@ class EmulatorClient:
         self.client_id = client_id
         self.client_secret = client_secret
         self.http = httpx.Client(base_url=url, timeout=timeout)
+        self.process: Process | None = None
+
+    @classmethod
+    def start(
+        cls,
+        log_path: Path,
+        *extra_args: str,
+        port: int | None = None,
+        start_timeout: float = 15.0,
+        name: str = "emulator",
+        **options,
+    ) -> "EmulatorClient":
+        """Start an emulator (see `start_emulator`) and return its client, which owns it:
+        `close()` stops the process too. `options` go to the client."""
+        process = start_emulator(log_path, *extra_args, port=port, timeout=start_timeout, name=name)
+        client = cls(process.url, log_path, **options)
+        client.process = process
+        return client
 
     def close(self) -> None:
         self.http.close()
+        if self.process is not None:
+            self.process.stop()
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
