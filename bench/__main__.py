@@ -44,17 +44,17 @@ class Context:
         """The emulator at BENCH_EMULATOR_URL (the port the settings chose), reset."""
         from django.conf import settings
 
-        from bench.harness import Emulator
+        from bench.harness import emulator_start
 
         if self._emulator is None or not self._emulator.process.alive():
             port = int(settings.GOOGLE_EMULATOR_URL.rsplit(":", 1)[1])
-            self._emulator = Emulator.start(self.log_dir, port=port)
+            self._emulator = emulator_start(self.log_dir, port=port)
         self._emulator.reset()
         return self._emulator
 
     def close(self):
         if self._emulator is not None:
-            self._emulator.stop()
+            self._emulator.close()
             self._emulator = None
 
 

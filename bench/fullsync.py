@@ -26,16 +26,11 @@ import time
 from django.db import connection
 from django.test import override_settings
 
+from accounts.models import User
 from bench.corpus import USER_LABELS, conversations
-from bench.harness import (
-    Emulator,
-    Report,
-    account_connect,
-    mailbox_fill,
-    user_labels_create,
-    user_units,
-)
+from bench.harness import Report, emulator_start, mailbox_fill, user_labels_create, user_units
 from mail.selectors import PAGE_SIZE, thread_list
+from support.mailbox import account_connect
 from sync.coordination import quota_spent
 from sync.selectors import mailbox_state
 from sync.services import Outcome, mailbox_sync
@@ -102,19 +97,19 @@ def _busiest_minute(samples):
 def run(ctx):
     report = Report("fullsync")
     quota = ctx.fullsync_quota
-    emulator = Emulator.start(ctx.log_dir, "--quota", str(UNLIMITED), name="emulator-fullsync")
+    emulator = emulator_start(ctx.log_dir, "--quota", str(UNLIMITED), name="emulator-fullsync")
     try:
         overrides = {"GOOGLE_EMULATOR_URL": emulator.url, "GMAIL_QUOTA_UNITS_PER_MINUTE": quota}
         with override_settings(**overrides):
             return _run(ctx, report, emulator, quota)
     finally:
-        emulator.stop()
+        emulator.close()
 
 
 def _run(ctx, report, emulator, quota):
     emulator.set_config(project_quota_units_per_minute=UNLIMITED)
     identity = emulator.create_user(EMAIL, NAME)
-    gmail = emulator.gmail(EMAIL)
+    gmail = emulator.gmail_issued(EMAIL)
     label_ids = user_labels_create(gmail, USER_LABELS)
     plan = conversations(owner=(NAME, EMAIL), count=ctx.fullsync_messages, seed=7)
     loading = time.monotonic()
@@ -127,7 +122,8 @@ def _run(ctx, report, emulator, quota):
     )
     emulator.advance_clock(61)  # loading's units leave the emulator's quota minute
     emulator.set_config(quota_units_per_minute=quota)
-    account = account_connect(emulator, email=EMAIL, name=NAME, username="big", identity=identity)
+    user = User.objects.create(username="big", email=EMAIL)
+    account = account_connect(emulator, user=user, email=EMAIL, name=NAME, identity=identity)
     before = emulator.stats()
     units0, calls0, errors0, _ = user_units(before, EMAIL)
     spent0 = quota_spent(account.pk)

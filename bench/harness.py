@@ -1,12 +1,10 @@
 """What every benchmark stands on: the bench's database and Redis keys, processes on
-free ports (the emulator, the web server, the worker), connected accounts, and the
-statistics every figure is reported with."""
+free ports (the emulator, the web server, the worker), mailboxes filled through the
+Gmail API, and the statistics every figure is reported with. Starting processes, the
+emulator's client and connected accounts come from ``emulator.client`` and ``support``,
+which the tests use too."""
 
-import datetime as dt
 import math
-import os
-import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -19,20 +17,10 @@ from django.core.management import call_command
 from django.db import connections
 from psycopg import sql
 
+from support.emulator import Emulator
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-SCOPES = (
-    "openid",
-    "email",
-    "profile",
-    "https://www.googleapis.com/auth/gmail.modify",
-)
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- the database and Redis --------------------------------------------------------------
@@ -106,41 +94,6 @@ def queues_purge():
 # --- processes ---------------------------------------------------------------------------
 
 
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen
-    log_path: Path
-
-    def log_text(self):
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def alive(self):
-        return self.popen.poll() is None
-
-    def stop(self):
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=5)
-
-
-def spawn(name, args, log_dir, env=None):
-    log_path = Path(log_dir) / f"{name}.log"
-    with log_path.open("w") as log:
-        popen = subprocess.Popen(
-            args,
-            cwd=REPO_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-        )
-    return Process(name, popen, log_path)
-
-
 def wait_until(check, process, *, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -175,87 +128,19 @@ def django_env(**extra):
 # --- the emulator ------------------------------------------------------------------------
 
 
-class Emulator:
-    """A `python -m emulator` process and its control API."""
-
-    def __init__(self, process, url):
-        self.process = process
-        self.url = url
-        self.http = httpx.Client(base_url=url, timeout=30)
-
-    @classmethod
-    def start(cls, log_dir, *args, name="emulator", port=None):
-        port = port or free_port()
-        process = spawn(
-            name,
-            [
-                sys.executable,
-                "-m",
-                "emulator",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                *args,
-            ],
-            log_dir,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            wait_until(
-                http_ok(f"{url}/_emulator/health"), process, timeout=30, what="did not answer"
-            )
-        except BaseException:
-            process.stop()
-            raise
-        return cls(process, url)
-
-    def stop(self):
-        self.http.close()
-        self.process.stop()
-
-    def _ok(self, response):
-        if response.status_code >= 300:
-            raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text}")
-        return response.json() if response.content else None
-
-    def reset(self):
-        return self._ok(self.http.post("/_emulator/reset"))
-
-    def create_user(self, email, name):
-        return self._ok(self.http.post("/_emulator/users", json={"email": email, "name": name}))
-
-    def issue_tokens(self, email, ttl_s=None):
-        body = {"scopes": list(SCOPES), "client_id": settings.GOOGLE_CLIENT_ID, "ttl_s": ttl_s}
-        return self._ok(self.http.post(f"/_emulator/users/{email}/tokens", json=body))
-
-    def set_config(self, **changes):
-        return self._ok(self.http.put("/_emulator/config", json=changes))
-
-    def stats(self):
-        return self._ok(self.http.get("/_emulator/stats"))
-
-    def state(self, email):
-        return self._ok(self.http.get(f"/_emulator/users/{email}/state"))
-
-    def advance_clock(self, seconds):
-        return self._ok(self.http.post("/_emulator/clock", json={"seconds": seconds}))
-
-    def gmail(self, email):
-        """A Gmail service for `email` built by the app's one client builder."""
-        from gmail.client import build_credentials, build_service
-
-        tokens = self.issue_tokens(email)
-        expiry = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=tokens["expires_in"])
-        credentials = build_credentials(
-            token=tokens["access_token"],
-            refresh_token=tokens.get("refresh_token"),
-            expiry=expiry,
-            scopes=tokens["scope"].split(),
-        )
-        return build_service(credentials)
+def emulator_start(log_dir, *args, name="emulator", port=None):
+    """A `python -m emulator` process (log in `log_dir`) and its client, on the OAuth
+    client of the bench settings; the client's close() stops the process too."""
+    return Emulator.start(
+        Path(log_dir) / f"{name}.log",
+        *args,
+        port=port,
+        start_timeout=30,
+        name=name,
+        client_id=settings.GOOGLE_CLIENT_ID,
+        client_secret=settings.GOOGLE_CLIENT_SECRET,
+        timeout=30,
+    )
 
 
 def user_units(stats, email):
@@ -263,29 +148,6 @@ def user_units(stats, email):
     user = stats["users"].get(email, {"units": 0, "calls": 0, "methods": {}})
     errors = sum(m["errors"] for m in user["methods"].values())
     return user["units"], user["calls"], errors, user["methods"]
-
-
-def account_connect(emulator, *, email, name, username, identity=None):
-    """An emulated mailbox connected to a new Tern user with real tokens from the
-    emulator, stored encrypted (as tests/sync/helpers.connect does). The emulated user
-    is created unless its `identity` (the answer of create_user) is given."""
-    from accounts.credentials import tokens_store
-    from accounts.models import GmailAccount, User
-
-    identity = identity or emulator.create_user(email, name)
-    tokens = emulator.issue_tokens(email)
-    user = User.objects.create(username=username, email=email)
-    account = GmailAccount.objects.create(
-        user=user, email=email, google_sub=identity.get("sub", email), display_name=name
-    )
-    tokens_store(
-        account=account,
-        access_token=tokens["access_token"],
-        refresh_token=tokens.get("refresh_token"),
-        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=tokens["expires_in"]),
-        scopes=tokens["scope"].split(),
-    )
-    return account
 
 
 def mailbox_fill(gmail, threads, *, user_label_ids, batch_size=100):

@@ -8,6 +8,7 @@ messages, with the copies of the owner, the label's Gmail id and the thread's la
 message time). They go in with COPY, ids chosen here, so 100k messages take seconds.
 """
 
+import functools
 import time
 from email.utils import formataddr
 
@@ -22,12 +23,25 @@ from sync.models import SyncStatus
 MAX_PARTICIPANTS = 4
 
 
-def _columns(model, *names):
-    return [model._meta.get_field(name).column for name in names]
+@functools.cache
+def _names(model):
+    return tuple(field.name for field in model._meta.concrete_fields)
 
 
-def _copy(cursor, model, names, rows):
-    columns = ", ".join(f'"{column}"' for column in _columns(model, *names))
+def _row(model, **values):
+    """One row of `model`: a value for each of its concrete fields, in their order (a
+    field missing is a KeyError, one it does not have a ValueError)."""
+    names = _names(model)
+    if len(values) != len(names):
+        raise ValueError(f"{model.__name__} has no field {sorted(set(values) - set(names))}")
+    return tuple(values[name] for name in names)
+
+
+def _copy(cursor, model, rows, names=None):
+    """COPY `rows` into the table of `model`: tuples in the order of `names` (by default
+    every concrete field, as `_row` makes them)."""
+    fields = [model._meta.get_field(name) for name in names or _names(model)]
+    columns = ", ".join(f'"{field.column}"' for field in fields)
     with cursor.copy(f'COPY "{model._meta.db_table}" ({columns}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row(row)
@@ -103,29 +117,30 @@ def mailbox_load(*, username, email, messages, seed):
             for message in msgs:
                 gmail_id = _gmail_id(message)
                 message_rows.append(
-                    (
-                        message_pk,
-                        account.pk,
-                        thread_pk,
-                        gmail_id,
-                        message.rfc822_id,
-                        message.references[-1] if message.references else "",
-                        " ".join(message.references),
-                        formataddr(message.sender),
-                        formataddr(message.to),
-                        "",
-                        "",
-                        "",
-                        message.subject,
-                        message.snippet,
-                        message.date,
-                        message.date,
-                        len(message.body) + 600,
-                        1000 + message.index,
-                        None,
-                        False,
-                        message.body,
-                        "",
+                    _row(
+                        Message,
+                        id=message_pk,
+                        account=account.pk,
+                        thread=thread_pk,
+                        gmail_id=gmail_id,
+                        rfc822_message_id=message.rfc822_id,
+                        in_reply_to=message.references[-1] if message.references else "",
+                        references=" ".join(message.references),
+                        sender=formataddr(message.sender),
+                        to=formataddr(message.to),
+                        cc="",
+                        bcc="",
+                        reply_to="",
+                        subject=message.subject,
+                        snippet=message.snippet,
+                        internal_date=message.date,
+                        date_header=message.date,
+                        size_estimate=len(message.body) + 600,
+                        history_id=1000 + message.index,
+                        full_sync_mark=None,
+                        has_attachments=False,
+                        body_text=message.body,
+                        body_html="",
                     )
                 )
                 for name in dict.fromkeys(message.labels):
@@ -134,79 +149,34 @@ def mailbox_load(*, username, email, messages, seed):
                 message_pk += 1
             all_labels = [name for m in msgs for name in m.labels]
             thread_rows.append(
-                (
-                    thread_pk,
-                    account.pk,
-                    _gmail_id(msgs[0]),
-                    msgs[0].subject,
-                    last.snippet,
-                    last.date,
-                    "UNREAD" in all_labels,
-                    "STARRED" in all_labels,
-                    False,
-                    _participants(msgs),
-                    len(msgs),
-                    1000 + last.index,
+                _row(
+                    Thread,
+                    id=thread_pk,
+                    account=account.pk,
+                    gmail_id=_gmail_id(msgs[0]),
+                    subject=msgs[0].subject,
+                    snippet=last.snippet,
+                    last_message_at=last.date,
+                    is_unread="UNREAD" in all_labels,
+                    is_starred="STARRED" in all_labels,
+                    has_attachments=False,
+                    participants=_participants(msgs),
+                    message_count=len(msgs),
+                    history_id=1000 + last.index,
                 )
             )
             inbox_threads += "INBOX" in labels_of_thread
             for name, pk in labels_of_thread.items():
                 thread_label_rows.append((thread_pk, pk, user.pk, label_ids[name], last.date))
             thread_pk += 1
-        _copy(
-            cursor,
-            Thread,
-            [
-                "id",
-                "account",
-                "gmail_id",
-                "subject",
-                "snippet",
-                "last_message_at",
-                "is_unread",
-                "is_starred",
-                "has_attachments",
-                "participants",
-                "message_count",
-                "history_id",
-            ],
-            thread_rows,
-        )
-        _copy(
-            cursor,
-            Message,
-            [
-                "id",
-                "account",
-                "thread",
-                "gmail_id",
-                "rfc822_message_id",
-                "in_reply_to",
-                "references",
-                "sender",
-                "to",
-                "cc",
-                "bcc",
-                "reply_to",
-                "subject",
-                "snippet",
-                "internal_date",
-                "date_header",
-                "size_estimate",
-                "history_id",
-                "full_sync_mark",
-                "has_attachments",
-                "body_text",
-                "body_html",
-            ],
-            message_rows,
-        )
-        _copy(cursor, MessageLabel, ["message", "label"], message_label_rows)
+        _copy(cursor, Thread, thread_rows)
+        _copy(cursor, Message, message_rows)
+        _copy(cursor, MessageLabel, message_label_rows, ["message", "label"])
         _copy(
             cursor,
             ThreadLabel,
-            ["thread", "label", "user", "label_gmail_id", "last_message_at"],
             thread_label_rows,
+            ["thread", "label", "user", "label_gmail_id", "last_message_at"],
         )
         for model in (Thread, Message, MessageLabel, ThreadLabel):
             _sync_sequence(cursor, model)

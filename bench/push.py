@@ -21,23 +21,23 @@ import time
 
 from django.conf import settings
 
+from accounts.models import User
 from bench.corpus import PlannedMessage, raw_message
 from bench.harness import (
     BIN,
     Report,
-    account_connect,
     django_env,
-    free_port,
     http_ok,
     queues_purge,
-    spawn,
     summary_ms,
     user_units,
     wait_until,
 )
+from emulator.client import free_port, spawn
 from mail.models import Message
+from support.mailbox import account_connect, sync_to_end
 from sync.models import SyncStatus
-from sync.services import Outcome, mailbox_sync, watch_register
+from sync.services import watch_register
 
 EMAIL = "live@bench.example"
 SPACING_S = 1.5
@@ -90,7 +90,7 @@ def _start_tern(ctx, port, audience, processes):
             "off",
             "config.asgi:application",
         ],
-        ctx.log_dir,
+        ctx.log_dir / "web.log",
         env=env,
     )
     processes.append(web)
@@ -113,7 +113,7 @@ def _start_tern(ctx, port, audience, processes):
             "--without-mingle",
             "--without-heartbeat",
         ],
-        ctx.log_dir,
+        ctx.log_dir / "worker.log",
         env=env,
     )
     processes.append(worker)
@@ -124,13 +124,12 @@ def run(ctx):
     emulator = ctx.emulator()
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}/webhooks/gmail/"
-    account = account_connect(emulator, email=EMAIL, name="Live Mailbox", username="live")
-    gmail = emulator.gmail(EMAIL)
+    user = User.objects.create(username="live", email=EMAIL)
+    account = account_connect(emulator, user=user, email=EMAIL, name="Live Mailbox")
+    gmail = emulator.gmail_issued(EMAIL)
     for n in range(5):  # something to sync first
         _insert(gmail, -1 - n)
-    result = mailbox_sync(account_id=account.pk)
-    while result.outcome == Outcome.MORE:
-        result = mailbox_sync(account_id=account.pk)
+    sync_to_end(account)
     emulator.set_config(
         push_endpoint=endpoint,
         push_token=settings.PUBSUB_VERIFICATION_TOKEN,

@@ -13,17 +13,12 @@ Makefile exports the developer's DATABASE_URL and the tests' REDIS_URL):
 """
 
 import os
-import socket
 from urllib.parse import urlsplit, urlunsplit
+
+from emulator.client import free_port
 
 BENCH_DATABASE_NAME = "tern_bench"
 BENCH_KEY_PREFIX = "tern-bench"
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _bench_database_url():
@@ -37,7 +32,7 @@ def _bench_database_url():
 os.environ["DATABASE_URL"] = _bench_database_url()
 os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 os.environ["REDIS_KEY_PREFIX"] = BENCH_KEY_PREFIX
-os.environ.setdefault("BENCH_EMULATOR_URL", f"http://127.0.0.1:{_free_port()}")
+os.environ.setdefault("BENCH_EMULATOR_URL", f"http://127.0.0.1:{free_port()}")
 os.environ["GOOGLE_EMULATOR_URL"] = os.environ["BENCH_EMULATOR_URL"]
 os.environ["GOOGLE_CLIENT_ID"] = "tern-bench.apps.googleusercontent.com"
 os.environ["GOOGLE_CLIENT_SECRET"] = "tern-bench-secret"

@@ -56,7 +56,7 @@ def run(ctx):
         quota_units_per_minute=10**9, project_quota_units_per_minute=10**9
     )  # lifted: this measures the emulator, not the quota
     emulator.create_user(EMAIL, "Fast Mailbox")
-    gmail = emulator.gmail(EMAIL)
+    gmail = emulator.gmail_issued(EMAIL)
     labels = user_labels_create(gmail, USER_LABELS)
     plan = conversations(owner=("Fast Mailbox", EMAIL), count=MESSAGES, seed=11)
     mailbox_fill(gmail, plan, user_label_ids=labels)

@@ -63,7 +63,7 @@ def _capture_push_token(emulator):
             push_service_account=settings.PUBSUB_SERVICE_ACCOUNT,
         )
         emulator.create_user("pusher@bench.example", "Push Source")
-        gmail = emulator.gmail("pusher@bench.example")
+        gmail = emulator.gmail_issued("pusher@bench.example")
         gmail.users().watch(userId="me", body={"topicName": settings.GMAIL_PUBSUB_TOPIC}).execute()
         message = PlannedMessage(
             index=0,

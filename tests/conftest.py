@@ -1,5 +1,6 @@
 import pytest
 
+from support.mailbox import account_connect
 from tests.accounts.factories import GmailAccountFactory, UserFactory
 
 pytest_plugins = ["tests.fixtures.emulator"]
@@ -23,6 +24,18 @@ def alice_mailbox(alice):
 @pytest.fixture
 def bob_mailbox(bob):
     return GmailAccountFactory(user=bob, email="bob@example.com")
+
+
+@pytest.fixture
+def mailbox(emulator, alice):
+    """Alice's Gmail account: an emulated mailbox, connected with real tokens."""
+    return account_connect(emulator, user=alice, email=alice.email, name="Alice Example")
+
+
+@pytest.fixture
+def gmail(emulator, mailbox):
+    """Alice's mailbox as another Gmail client of hers sees it."""
+    return emulator.gmail(mailbox.email)
 
 
 @pytest.fixture(autouse=True)

@@ -7,10 +7,11 @@ from django.urls import reverse
 from accounts.credentials import decrypt_tokens
 from accounts.models import GmailAccount
 from mail.models import Message, Thread
+from support.mailbox import account_connect, sync_to_end
 from sync.models import GmailWatch, SyncStatus
-from sync.services import Outcome, mailbox_sync, watch_register
+from sync.services import watch_register
 from tests.accounts.factories import GmailAccountFactory
-from tests.sync.helpers import connect, deliver, raw_message
+from tests.sync.helpers import deliver, raw_message
 
 pytestmark = pytest.mark.django_db
 
@@ -22,12 +23,10 @@ ALICE_WORK = "alice@work.example"
 def two_mailboxes(emulator, alice, client):
     accounts = []
     for email in (ALICE, ALICE_WORK):
-        account = connect(emulator, alice, email, "Alice")
+        account = account_connect(emulator, user=alice, email=email, name="Alice")
         SocialAccount.objects.create(user=alice, provider="google", uid=account.google_sub)
         deliver(emulator.gmail(email), raw_message(to=email, subject=f"hello {email}"))
-        result = mailbox_sync(account_id=account.pk)
-        while result.outcome == Outcome.MORE:
-            result = mailbox_sync(account_id=account.pk)
+        sync_to_end(account)
         watch_register(account=account)
         accounts.append(account)
     client.force_login(alice)

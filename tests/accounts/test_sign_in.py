@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from accounts.credentials import NeedsReconnect, account_credentials, decrypt_tokens
 from accounts.models import GmailAccount, User
+from emulator.client import DEFAULT_SCOPES
 from sync.models import SyncStatus
-from tests.fixtures.emulator import DEFAULT_SCOPES
 
 pytestmark = pytest.mark.django_db
 

@@ -10,14 +10,9 @@ from accounts.credentials import NeedsReconnect, account_credentials, decrypt_to
 from accounts.models import GmailAccount
 from gmail.client import build_service
 from sync.services import Outcome, mailbox_sync
-from tests.sync.helpers import connect, deliver, raw_message
+from tests.sync.helpers import deliver, raw_message
 
 ALICE = "alice@example.com"
-
-
-@pytest.fixture
-def mailbox(emulator, alice):
-    return connect(emulator, alice, ALICE, "Alice Example")
 
 
 def expire_locally(account):

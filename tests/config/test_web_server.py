@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.emulator import free_port
+from emulator.client import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 MB = 1024 * 1024

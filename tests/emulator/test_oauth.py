@@ -10,12 +10,8 @@ from google.auth.exceptions import RefreshError
 from google.oauth2 import id_token
 from googleapiclient.errors import HttpError
 
+from emulator.client import REDIRECT_URI, pkce_challenge, query_of
 from gmail.client import build_credentials, build_service
-from tests.fixtures.emulator import (
-    REDIRECT_URI,
-    pkce_challenge,
-    query_of,
-)
 
 GMAIL_MODIFY = "https://www.googleapis.com/auth/gmail.modify"
 

@@ -6,27 +6,22 @@ import time
 
 import pytest
 
+from emulator.client import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, start_emulator
 from emulator.config import Config
 from emulator.seed import demo
 from emulator.state import Emulator as EmulatorState
-from tests.fixtures.emulator import (
-    TEST_CLIENT_ID,
-    TEST_CLIENT_SECRET,
-    Emulator,
-    start_emulator,
-    stop_emulator,
-)
+from support.emulator import Emulator
 
 
 @pytest.fixture
 def demo_server(request, tmp_path, settings, gmail_schema_guard):
     started = time.monotonic()
     server = start_emulator(tmp_path / "demo.log", "--seed", "demo")
-    request.addfinalizer(lambda: stop_emulator(server))
+    request.addfinalizer(server.stop)
     server.startup_s = time.monotonic() - started
     settings.GOOGLE_EMULATOR_URL = server.url
-    settings.GOOGLE_CLIENT_ID = TEST_CLIENT_ID
-    settings.GOOGLE_CLIENT_SECRET = TEST_CLIENT_SECRET
+    settings.GOOGLE_CLIENT_ID = DEFAULT_CLIENT_ID
+    settings.GOOGLE_CLIENT_SECRET = DEFAULT_CLIENT_SECRET
     return server
 
 

@@ -7,9 +7,9 @@ import pytest
 from mail import services
 from mail.models import Message, OutboxAction, Thread
 from mail.selectors import failed_actions, thread_list
+from support.mailbox import sync_until_done as sync
 from sync.outbox import outbox_flush
-from tests.sync.helpers import assert_mirror_equals_gmail, connect, deliver, raw_message
-from tests.sync.helpers import sync_until_done as sync
+from tests.sync.helpers import assert_mirror_equals_gmail, deliver, raw_message
 
 pytestmark = pytest.mark.django_db
 
@@ -22,16 +22,6 @@ def no_celery(monkeypatch):
     # These tests flush the outbox themselves, to see each step; the Celery hand-off is
     # covered end to end with a real worker.
     monkeypatch.setattr("sync.tasks.outbox_flush_enqueue", lambda account_id: None)
-
-
-@pytest.fixture
-def mailbox(emulator, alice):
-    return connect(emulator, alice, ALICE, "Alice Example")
-
-
-@pytest.fixture
-def gmail(emulator, mailbox):
-    return emulator.gmail(ALICE)
 
 
 @pytest.fixture

@@ -26,7 +26,6 @@ from django.core.management import call_command
 from googleapiclient.errors import HttpError
 
 from accounts.models import GmailAccount
-from gmail.client import build_credentials, build_service
 from mail import services as actions
 from mail.actions import Effect
 from mail.models import Label, Message, OutboxAction, Thread
@@ -88,15 +87,7 @@ def own_client(emulator, email, scopes):
     """A Gmail client for the test itself (another client of the mailbox), built by
     gmail/client.py on tokens that outlive every clock jump and token-endpoint outage of
     the run: the chaos is aimed at Tern, not at the test's own hands."""
-    ttl = 10**7
-    tokens = emulator.issue_tokens(email, scopes=scopes, ttl_s=ttl)
-    credentials = build_credentials(
-        token=tokens["access_token"],
-        refresh_token=tokens.get("refresh_token"),
-        expiry=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=ttl),
-        scopes=tokens["scope"].split(),
-    )
-    return build_service(credentials)
+    return emulator.gmail_issued(email, scopes, ttl_s=10**7)
 
 
 class FastClock:

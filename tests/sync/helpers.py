@@ -1,4 +1,7 @@
-"""Arranging mailboxes in the emulator and connected accounts in Tern, for sync tests."""
+"""Mail for the emulator's mailboxes, and the mirror compared with Gmail, for sync tests.
+
+Connecting an account and syncing it to the end are in ``support.mailbox`` (the
+benchmarks use them too)."""
 
 import base64
 import datetime as dt
@@ -6,8 +9,6 @@ import email.message
 import email.utils
 import itertools
 
-from accounts.credentials import tokens_store
-from accounts.models import GmailAccount
 from sync.selectors import mailbox_state
 
 FULL_SCOPES = (
@@ -17,23 +18,6 @@ FULL_SCOPES = (
     "https://mail.google.com/",
 )
 _counter = itertools.count(1)
-
-
-def connect(emulator, user, email, name="Test Person"):
-    """An emulated mailbox, connected to `user` with real tokens from the emulator."""
-    identity = emulator.create_user(email, name)
-    tokens = emulator.issue_tokens(email)
-    account = GmailAccount.objects.create(
-        user=user, email=email, google_sub=identity.get("sub", email), display_name=name
-    )
-    tokens_store(
-        account=account,
-        access_token=tokens["access_token"],
-        refresh_token=tokens.get("refresh_token"),
-        expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=tokens["expires_in"]),
-        scopes=tokens["scope"].split(),
-    )
-    return account
 
 
 def raw_message(
@@ -73,14 +57,3 @@ def assert_mirror_equals_gmail(emulator, account):
     mirror_state = mailbox_state(account=account)
     assert mirror_state["messages"] == gmail_state["messages"]
     return gmail_state
-
-
-def sync_until_done(account, **kwargs):
-    """mailbox_sync, again while a full sync has slices left; asserts it ends DONE."""
-    from sync.services import Outcome, mailbox_sync
-
-    result = mailbox_sync(account_id=account.pk, **kwargs)
-    while result.outcome == Outcome.MORE:
-        result = mailbox_sync(account_id=account.pk)
-    assert result.outcome == Outcome.DONE, result
-    return result

@@ -33,17 +33,18 @@ from celery.contrib.testing.worker import start_worker
 
 from accounts.models import GmailAccount
 from config.celery_app import app
+from emulator.client import DEFAULT_SCOPES
 from gmail import api as gmail_api
 from mail import services as mail_services
 from mail.models import OutboxAction, Thread
+from support.mailbox import account_connect, sync_to_end, sync_until_done
 from sync import outbox, tasks
 from sync.models import SyncStatus
 from sync.outbox import outbox_flush
 from sync.selectors import mailbox_state
 from sync.services import Outcome, mailbox_sync, watch_register
-from tests.fixtures.emulator import DEFAULT_SCOPES
 from tests.sync import chaos
-from tests.sync.helpers import FULL_SCOPES, connect, deliver, raw_message
+from tests.sync.helpers import FULL_SCOPES, deliver, raw_message
 
 ALICE = "alice@example.com"
 # Seeds 1-16, plus two that hit bugs the first sixteen miss. On 99df567 (before the
@@ -103,7 +104,7 @@ def totals():
 def test_the_mirror_converges_under_chaos(seed, emulator, alice, monkeypatch, no_celery, totals):
     print(f"\nchaos seed={seed} (replay: pytest tests/sync/test_chaos.py -s -k seed_{seed})")
     emulator.set_config(token_ttl_s=chaos.TOKEN_TTL_S)
-    account = connect(emulator, alice, ALICE, "Alice Example")
+    account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
     emulator.create_user(chaos.BOB, "Bob Example")
     killer = chaos.Killer()
     killer.install(monkeypatch)
@@ -155,11 +156,9 @@ def test_pushes_webhook_and_a_real_worker_converge_under_chaos(
 ):
     seed = REAL_PATH_SEED
     print(f"\nchaos seed={seed} (real path: push -> webhook -> Celery worker)")
-    account = connect(emulator, alice, ALICE, "Alice Example")
+    account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
     emulator.create_user(chaos.BOB, "Bob Example")
-    result = mailbox_sync(account_id=account.pk)
-    while result.outcome == Outcome.MORE:
-        result = mailbox_sync(account_id=account.pk)
+    sync_to_end(account)
     emulator.set_config(
         push_endpoint=f"{live_server.url}/webhooks/gmail/?token={settings.PUBSUB_VERIFICATION_TOKEN}",
         push_audience=settings.PUBSUB_AUDIENCE,
@@ -247,13 +246,6 @@ def test_pushes_webhook_and_a_real_worker_converge_under_chaos(
 # Each one failed before its bug was fixed; the seeds named are those that hit it.
 
 
-def synced(account):
-    result = mailbox_sync(account_id=account.pk)
-    while result.outcome == Outcome.MORE:
-        result = mailbox_sync(account_id=account.pk)
-    assert result.outcome == Outcome.DONE, result
-
-
 def assert_mirror_is_gmail(emulator, account, *, cursor=True):
     account = GmailAccount.objects.get(pk=account.pk)  # its sync status as it is now
     gmail, mirror = emulator.state(account.email), mailbox_state(account=account)
@@ -269,7 +261,7 @@ def test_repro_a_send_retried_after_a_crash_reaches_gmail_once(
 ):
     """Chaos seeds 9, 12, 14: the worker dies after Gmail accepted a send, before the
     outbox knew; the retry sends it again (attempts is still 0, so no Message-ID check)."""
-    account = connect(emulator, alice, ALICE, "Alice Example")
+    account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
     emulator.create_user(chaos.BOB, "Bob Example")
     message = email.message.EmailMessage()
     message["To"] = chaos.BOB
@@ -297,10 +289,10 @@ def test_repro_a_refused_action_whose_restore_fails_is_still_restored(emulator, 
     """Chaos seeds 14, 15: Gmail refuses a delete-forever for good; fetching the messages
     back then fails (messages.get down). The RetryLater escapes outbox_flush, the action
     is FAILED, and the mirror never gets the messages back: no history will mention them."""
-    account = connect(emulator, alice, ALICE, "Alice Example")
+    account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
     gmail = chaos.own_client(emulator, ALICE, FULL_SCOPES)
     deliver(gmail, raw_message(to=ALICE, subject="Keep me"))
-    synced(account)
+    sync_until_done(account)
     mail_services.thread_delete_forever(thread=Thread.objects.get(account=account))
     emulator.set_faults(error_rate=1.0, statuses=[503], methods=["users.messages.get"])
 
@@ -309,7 +301,7 @@ def test_repro_a_refused_action_whose_restore_fails_is_still_restored(emulator, 
     emulator.set_faults(error_rate=0.0)
     assert retry_at is not None or not OutboxAction.objects.filter(state="pending").exists()
     outbox_flush(account_id=account.pk)
-    synced(account)
+    sync_until_done(account)
     assert_mirror_is_gmail(emulator, account)
 
 
@@ -323,11 +315,11 @@ def test_repro_a_full_resync_keeps_what_a_refused_action_restored_meanwhile(
     them back."""
     monkeypatch.setattr("sync.services.LIST_PAGE_SIZE", 2)
     monkeypatch.setattr("sync.services.FULL_SYNC_PAGES_PER_SLICE", 1)
-    account = connect(emulator, alice, ALICE, "Alice Example")
+    account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
     gmail = chaos.own_client(emulator, ALICE, FULL_SCOPES)
     for n in range(5):
         deliver(gmail, raw_message(to=ALICE, subject=f"Message {n}"))
-    synced(account)
+    sync_until_done(account)
     deliver(gmail, raw_message(to=ALICE, subject="While away"))
     emulator.expire_history(ALICE)
     assert mailbox_sync(account_id=account.pk).outcome == Outcome.MORE  # 404: resync
@@ -336,7 +328,7 @@ def test_repro_a_full_resync_keeps_what_a_refused_action_restored_meanwhile(
     mail_services.thread_delete_forever(thread=newest)
     outbox_flush(account_id=account.pk)  # refused: the next sync shows Gmail's truth
 
-    synced(account)  # the resync's other slices, its end, then that restore
+    sync_until_done(account)  # the resync's other slices, its end, then that restore
 
     assert_mirror_is_gmail(emulator, account)
 
@@ -346,8 +338,8 @@ def test_repro_a_token_endpoint_outage_does_not_disconnect_the_mailbox(emulator,
     """Chaos seed 21: Google's token endpoint answers 503 while an access token needs
     refreshing; google-auth gives up with a (retryable) RefreshError and the account is
     marked "needs reconnect": its sync stops until the person reconnects."""
-    account = connect(emulator, alice, ALICE, "Alice Example")
-    synced(account)
+    account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
+    sync_until_done(account)
     GmailAccount.objects.filter(pk=account.pk).update(
         token_expiry=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     )
@@ -359,7 +351,7 @@ def test_repro_a_token_endpoint_outage_does_not_disconnect_the_mailbox(emulator,
     account.refresh_from_db()
     assert account.status == GmailAccount.Status.ACTIVE
     SyncStatus.objects.filter(account=account).update(paused_until=None)
-    synced(account)
+    sync_until_done(account)
 
 
 @pytest.mark.django_db
@@ -368,16 +360,16 @@ def test_repro_a_label_deleted_in_gmail_is_not_put_back_by_its_history(emulator,
     history"): history mentions a label another client has deleted since (labels.delete
     writes no history); applying the record recreated the label as a placeholder, so
     after a sync that answered DONE the mirror showed a label Gmail no longer has."""
-    account = connect(emulator, alice, ALICE, "Alice Example")
+    account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
     gmail = chaos.own_client(emulator, ALICE, FULL_SCOPES)
     message = deliver(gmail, raw_message(to=ALICE, subject="Labelled"))
-    synced(account)
+    sync_until_done(account)
     label = gmail.users().labels().create(userId="me", body={"name": "Doomed"}).execute()
     gmail.users().messages().modify(
         userId="me", id=message["id"], body={"addLabelIds": [label["id"]]}
     ).execute()
     gmail.users().labels().delete(userId="me", id=label["id"]).execute()
 
-    synced(account)
+    sync_until_done(account)
 
     assert_mirror_is_gmail(emulator, account)

@@ -15,11 +15,12 @@ from django.db import connection
 
 from config.celery_app import app
 from mail.models import Message
+from support.mailbox import account_connect, sync_to_end
 from sync import services
 from sync.models import SyncStatus
-from sync.services import Outcome, mailbox_sync, watch_register
+from sync.services import watch_register
 from sync.tasks import mailbox_full_sync_enqueue
-from tests.sync.helpers import connect, deliver, raw_message
+from tests.sync.helpers import deliver, raw_message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,10 +46,8 @@ def worker():
 
 @pytest.fixture
 def watched_mailbox(emulator, alice, live_server, settings):
-    account = connect(emulator, alice, ALICE, "Alice Example")
-    result = mailbox_sync(account_id=account.pk)
-    while result.outcome == Outcome.MORE:
-        result = mailbox_sync(account_id=account.pk)
+    account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
+    sync_to_end(account)
     emulator.set_config(
         push_endpoint=f"{live_server.url}/webhooks/gmail/?token={settings.PUBSUB_VERIFICATION_TOKEN}",
         push_audience=settings.PUBSUB_AUDIENCE,
@@ -91,7 +90,7 @@ def test_the_webhook_answers_in_milliseconds_while_the_worker_is_busy(
     100 ms late) while Pub/Sub pushes arrive: the webhook answers each at once, never
     waiting for Gmail or the worker. Timed in-process (Django's test client), so the
     figure is the webhook's own work: database, Redis, the enqueue."""
-    account = connect(emulator, alice, ALICE, "Alice Example")
+    account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
     gmail = emulator.gmail(ALICE)
     for n in range(30):
         deliver(gmail, raw_message(to=ALICE, subject=f"slow {n}"))

@@ -10,28 +10,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import GmailAccount
+from support.mailbox import sync_to_end as sync
 from sync import tasks
 from sync.coordination import quota_spent
 from sync.models import GmailWatch, SyncStatus
 from sync.selectors import mailboxes_to_poll, watches_due
 from sync.services import Outcome, mailbox_sync, watch_register
-from tests.sync.helpers import connect, deliver, raw_message
+from tests.sync.helpers import deliver, raw_message
 
 pytestmark = pytest.mark.django_db
 
 ALICE = "alice@example.com"
-
-
-@pytest.fixture
-def mailbox(emulator, alice):
-    return connect(emulator, alice, ALICE, "Alice Example")
-
-
-def sync(account, **kwargs):
-    result = mailbox_sync(account_id=account.pk, **kwargs)
-    while result.outcome == Outcome.MORE:
-        result = mailbox_sync(account_id=account.pk)
-    return result
 
 
 def test_a_watch_is_registered_with_its_expiry(emulator, mailbox, settings):

@@ -18,11 +18,11 @@ from django.utils import timezone
 from mail import mirror
 from mail.models import Attachment, Message, SkippedMessage
 from monitoring.health import run_checks
+from support.mailbox import sync_until_done as sync
 from sync import services
 from sync.models import SyncStatus
 from sync.services import mailbox_sync
-from tests.sync.helpers import connect, deliver, raw_message
-from tests.sync.helpers import sync_until_done as sync
+from tests.sync.helpers import deliver, raw_message
 
 pytestmark = pytest.mark.django_db
 
@@ -66,16 +66,6 @@ def poison():
 def insert_raw(gmail, raw):
     body = {"raw": base64.urlsafe_b64encode(raw).decode(), "labelIds": ["INBOX", "UNREAD"]}
     return gmail.users().messages().insert(userId="me", body=body).execute()
-
-
-@pytest.fixture
-def mailbox(emulator, alice):
-    return connect(emulator, alice, ALICE, "Alice Example")
-
-
-@pytest.fixture
-def gmail(emulator, mailbox):
-    return emulator.gmail(ALICE)
 
 
 def assert_poison_made_safe(mailbox):

@@ -3,25 +3,15 @@
 import pytest
 
 from mail.models import Message, Thread, ThreadLabel
+from support.mailbox import account_connect
+from support.mailbox import sync_until_done as sync
 from sync import services
 from sync.models import SyncStatus
-from tests.sync.helpers import (
-    FULL_SCOPES,
-    assert_mirror_equals_gmail,
-    connect,
-    deliver,
-    raw_message,
-)
-from tests.sync.helpers import sync_until_done as sync
+from tests.sync.helpers import FULL_SCOPES, assert_mirror_equals_gmail, deliver, raw_message
 
 pytestmark = pytest.mark.django_db
 
 ALICE = "alice@example.com"
-
-
-@pytest.fixture
-def mailbox(emulator, alice):
-    return connect(emulator, alice, ALICE, "Alice Example")
 
 
 @pytest.fixture
@@ -261,7 +251,7 @@ def test_a_users_action_waits_for_a_sync_writing_the_same_mailbox(emulator, alic
     from mail import mirror
     from mail import services as mail_services
 
-    account = connect(emulator, alice, ALICE, "Alice Example")
+    account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
     gmail = emulator.gmail(ALICE)
     first = deliver(gmail, raw_message(to=ALICE, subject="Plans"))
     sync(account)

@@ -10,11 +10,12 @@ import json
 
 import pytest
 
+from support.mailbox import account_connect
 from sync import webhook
 from sync.coordination import Flag, flag_pop
 from sync.models import SyncStatus
 from sync.services import watch_register
-from tests.sync.helpers import connect, deliver, raw_message
+from tests.sync.helpers import deliver, raw_message
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def enqueued(broker):
 
 @pytest.fixture
 def mailbox(emulator, alice, settings, push_receiver):
-    account = connect(emulator, alice, ALICE, "Alice Example")
+    account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
     emulator.set_config(
         push_endpoint=f"{push_receiver.url}?token={settings.PUBSUB_VERIFICATION_TOKEN}",
         push_audience=settings.PUBSUB_AUDIENCE,
