@@ -1,0 +1,100 @@
+"""The table of user actions, checked entry by entry: each kind's service makes the
+table's effect in the mirror at once, and its Gmail call gives Gmail the same labels."""
+
+import pytest
+
+from mail import services
+from mail.actions import ACTIONS, Call, Effect, Kind
+from mail.models import Message, OutboxAction, Thread
+from support.mailbox import sync_until_done as sync
+from sync.outbox import outbox_flush
+from tests.sync.helpers import assert_mirror_equals_gmail, deliver, raw_message
+
+pytestmark = pytest.mark.django_db
+
+ALICE = "alice@example.com"
+# One service function per kind (the recipe of docs/architecture.md).
+SERVICES = {
+    Kind.READ: services.thread_mark_read,
+    Kind.UNREAD: services.thread_mark_unread,
+    Kind.STAR: services.thread_star,
+    Kind.UNSTAR: services.thread_unstar,
+    Kind.ARCHIVE: services.thread_archive,
+    Kind.MOVE_TO_INBOX: services.thread_move_to_inbox,
+    Kind.SPAM: services.thread_spam,
+    Kind.NOT_SPAM: services.thread_not_spam,
+    Kind.TRASH: services.thread_trash,
+    Kind.UNTRASH: services.thread_untrash,
+    Kind.DELETE: services.thread_delete_forever,
+}
+LABEL_KINDS = [kind for kind, action in ACTIONS.items() if action.effect == Effect.LABELS]
+
+
+@pytest.fixture(autouse=True)
+def no_celery(monkeypatch):
+    # The test flushes the outbox itself, to see each step.
+    monkeypatch.setattr("sync.tasks.outbox_flush_enqueue", lambda account_id: None)
+
+
+def test_every_kind_but_the_free_ones_has_its_service():
+    # LABELS takes the user's labels; SEND takes a message: both have their own tests.
+    assert set(SERVICES) | {Kind.LABELS, Kind.SEND} == set(Kind)
+
+
+@pytest.mark.parametrize("kind", [k for k in LABEL_KINDS if k != Kind.LABELS])
+def test_each_label_action_makes_its_entry_s_effect_here_and_at_gmail(
+    kind, emulator, mailbox, gmail
+):
+    deliver(gmail, raw_message(to=ALICE, subject="first"))
+    deliver(gmail, raw_message(to=ALICE, subject="second"))
+    sync(mailbox)
+    # Both messages in one thread, so "newest message only" shows.
+    first, second = Message.objects.filter(account=mailbox).order_by("internal_date", "id")
+    Message.objects.filter(pk=second.pk).update(thread=first.thread)
+    ids = [first.gmail_id, second.gmail_id]
+    for label in ACTIONS[kind].remove:  # give the action something to remove
+        if label == "TRASH":  # Gmail puts messages in Trash only by messages.trash
+            for gmail_id in ids:
+                gmail.users().messages().trash(userId="me", id=gmail_id).execute()
+        else:
+            body = {"ids": ids, "addLabelIds": [label]}
+            gmail.users().messages().batchModify(userId="me", body=body).execute()
+    sync(mailbox)
+    thread = Thread.objects.get(pk=first.thread_id)
+    spec = ACTIONS[kind]
+
+    SERVICES[kind](thread=thread)
+
+    targets = [second] if spec.newest_message_only else [first, second]
+    for message in targets:
+        labels = set(Message.objects.get(pk=message.pk).labels.values_list("gmail_id", flat=True))
+        assert set(spec.add) <= labels and not set(spec.remove) & labels, (kind, labels)
+    assert outbox_flush(account_id=mailbox.pk).retry_at is None
+    assert not OutboxAction.objects.exists()
+    at_gmail = emulator.state(ALICE)["messages"]
+    for message in targets:
+        labels = set(at_gmail[message.gmail_id]["labelIds"])
+        assert set(spec.add) <= labels and not set(spec.remove) & labels, (kind, labels)
+
+
+def test_consecutive_actions_that_coalesce_share_one_call(emulator, mailbox, gmail):
+    for n in range(3):
+        deliver(gmail, raw_message(to=ALICE, subject=f"thread {n}"))
+    sync(mailbox)
+    threads = list(Thread.objects.filter(account=mailbox))
+    services.thread_archive(thread=threads[0])
+    services.thread_labels_change(thread=threads[1], remove=["INBOX"])  # the same change
+    services.thread_trash(thread=threads[2])  # does not coalesce
+    before = emulator.stats()["users"][ALICE]["methods"]
+
+    outbox_flush(account_id=mailbox.pk)
+
+    after = emulator.stats()["users"][ALICE]["methods"]
+
+    def calls(method):
+        return after[method]["calls"] - before.get(method, {"calls": 0})["calls"]
+
+    assert ACTIONS[Kind.ARCHIVE].call == ACTIONS[Kind.LABELS].call == Call.BATCH_MODIFY
+    assert calls("users.messages.batchModify") == 1
+    assert calls("users.messages.trash") == 1
+    assert_mirror_equals_gmail(emulator, mailbox)
