@@ -74,8 +74,10 @@ class Action:
         return self.refused.format(error=error)
 
 
-def _modify(kind: Kind, title: str, **labels: tuple[str, ...]) -> Action:
-    return Action(kind, title, Call.BATCH_MODIFY, coalesces=True, **labels)
+def _modify(
+    kind: Kind, title: str, *, add: tuple[str, ...] = (), remove: tuple[str, ...] = ()
+) -> Action:
+    return Action(kind, title, Call.BATCH_MODIFY, add=add, remove=remove, coalesces=True)
 
 
 ACTIONS: dict[Kind, Action] = {

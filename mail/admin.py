@@ -1,4 +1,8 @@
+from typing import ClassVar
+
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 
 from mail.models import Attachment, Label, Message, OutboxAction, SkippedMessage, Thread
 
@@ -24,22 +28,26 @@ class MirrorAdmin(LargeTableAdmin):
     where mail is and how it syncs, never what it says (no subject, name, address,
     snippet, body or file name is shown or searchable)."""
 
-    def has_add_permission(self, request):
+    fields: ClassVar[tuple[str, ...]]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def get_fields(self, request, obj=None):
+    def get_fields(self, request: HttpRequest, obj: Model | None = None) -> tuple[str, ...]:
         return self.fields
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Model | None = None
+    ) -> tuple[str, ...]:
         return self.fields
 
 
 @admin.register(Thread)
 class ThreadAdmin(MirrorAdmin):
-    list_display = [
+    list_display: tuple[str, ...] = (
         "gmail_id",
         "account",
         "last_message_at",
@@ -47,8 +55,8 @@ class ThreadAdmin(MirrorAdmin):
         "is_unread",
         "is_starred",
         "has_attachments",
-    ]
-    fields = [*list_display, "history_id"]
+    )
+    fields = (*list_display, "history_id")
     list_filter = ["is_unread", "is_starred", "has_attachments"]
     search_fields = ["gmail_id", "account__email"]
     list_select_related = ["account"]
@@ -58,18 +66,24 @@ class ThreadAdmin(MirrorAdmin):
 class AttachmentInline(admin.TabularInline):
     model = Attachment
     extra = 0
-    fields = ["part_id", "mime_type", "size", "is_inline"]
+    fields = ("part_id", "mime_type", "size", "is_inline")
     readonly_fields = fields
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
 @admin.register(Message)
 class MessageAdmin(MirrorAdmin):
-    list_display = ["gmail_id", "account", "internal_date", "size_estimate", "history_id"]
-    fields = [*list_display, "thread", "full_sync_mark", "has_attachments"]
+    list_display: tuple[str, ...] = (
+        "gmail_id",
+        "account",
+        "internal_date",
+        "size_estimate",
+        "history_id",
+    )
+    fields = (*list_display, "thread", "full_sync_mark", "has_attachments")
     list_filter = ["has_attachments"]
     search_fields = ["gmail_id", "account__email"]
     list_select_related = ["account"]
@@ -79,7 +93,7 @@ class MessageAdmin(MirrorAdmin):
 
 @admin.register(Attachment)
 class AttachmentAdmin(MirrorAdmin):
-    list_display = ["part_id", "mime_type", "size", "is_inline", "message"]
+    list_display: tuple[str, ...] = ("part_id", "mime_type", "size", "is_inline", "message")
     fields = list_display
     list_filter = ["is_inline"]
     search_fields = ["message__gmail_id"]
@@ -102,13 +116,20 @@ class SkippedMessageAdmin(LargeTableAdmin):
     """Messages the mirror could not store: which, why, since when. Each incremental
     sync tries them again; there is nothing to edit."""
 
-    list_display = ["gmail_id", "account", "error", "attempts", "first_failed_at", "last_failed_at"]
+    list_display: tuple[str, ...] = (
+        "gmail_id",
+        "account",
+        "error",
+        "attempts",
+        "first_failed_at",
+        "last_failed_at",
+    )
     search_fields = ["gmail_id", "account__email"]
     list_select_related = ["account"]
     readonly_fields = list_display
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

@@ -12,11 +12,14 @@ import binascii
 import datetime as dt
 import email.utils
 import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Required, TypedDict, cast
 
 from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.models import GmailAccount
 from mail.actions import Effect
 from mail.models import (
     Attachment,
@@ -52,7 +55,7 @@ SKIPPED_RETRY_MAX_S = 24 * 60 * 60
 MIRROR_LOCK_SPACE = 7331
 
 
-def lock_mirror(account_id):
+def lock_mirror(account_id: int) -> None:
     """Serialise every write to one mailbox's mirror until the transaction ends.
 
     Syncs, user actions and the outbox each hold their own lock, but all write the same
@@ -82,25 +85,87 @@ MAX_PARTICIPANTS = 4
 PARSE_SENDER_MAX = 256
 
 
+# Gmail's resources as its API documents them (total=False: any key may be missing).
+# Still hostile input: parse_message cleans every value it stores, and a resource of
+# another shape raises one of UNSTORABLE.
+class Header(TypedDict):
+    name: str
+    value: str
+
+
+class MessagePartBody(TypedDict, total=False):
+    attachmentId: str
+    size: int
+    data: str  # base64url
+
+
+class MessagePart(TypedDict, total=False):
+    partId: str
+    mimeType: str
+    filename: str
+    headers: list[Header]
+    body: MessagePartBody
+    parts: list["MessagePart"]
+
+
+class GmailMessage(TypedDict, total=False):
+    """A message resource, format=full."""
+
+    id: str
+    threadId: str
+    labelIds: list[str]
+    snippet: str
+    historyId: str
+    internalDate: str  # milliseconds since the epoch
+    sizeEstimate: int
+    payload: MessagePart
+
+
+class LabelColor(TypedDict, total=False):
+    backgroundColor: str
+    textColor: str
+
+
+class GmailLabel(TypedDict, total=False):
+    id: Required[str]
+    name: str
+    type: str  # "system" or "user"
+    color: LabelColor
+    labelListVisibility: str
+    messageListVisibility: str
+
+
+class AttachmentFields(TypedDict):
+    """An Attachment row's fields, as read from a message part."""
+
+    part_id: str
+    filename: str
+    mime_type: str
+    size: int
+    gmail_attachment_id: str
+    content_id: str
+    is_inline: bool
+
+
 @dataclass
 class ParsedMessage:
     gmail_id: str
     thread_id: str
-    label_ids: list
-    fields: dict
-    attachments: list = field(default_factory=list)
+    label_ids: list[str]
+    fields: dict[str, object]  # Message's columns
+    attachments: list[dict[str, object]] = field(default_factory=list)  # Attachment's columns
 
 
-def parse_message(resource):
+def parse_message(resource: GmailMessage) -> ParsedMessage:
     """A Gmail message resource (format=full) as the mirror's fields, every value made
     storable (mail/storable.py). Raises ValueError for a resource without usable ids."""
     payload = resource.get("payload") or {}
-    headers = {}
+    headers: dict[str, str] = {}
     for header in payload.get("headers", []):
         headers.setdefault(str(header["name"]).lower(), header["value"])
-    fields = {column: headers.get(name, "") for name, column in HEADERS.items()}
-    bodies = {"text/plain": [], "text/html": []}
-    attachments = []
+    fields: dict[str, object] = {column: headers.get(name, "") for name, column in HEADERS.items()}
+    bodies: dict[str, list[str]] = {"text/plain": [], "text/html": []}
+    attachments: list[AttachmentFields] = []
     _walk(payload, bodies, attachments)
     fields.update(
         snippet=resource.get("snippet", ""),
@@ -121,14 +186,16 @@ def parse_message(resource):
     )
 
 
-def _gmail_id(value):
+def _gmail_id(value: object) -> str:
     # An id cut short would name another message: refuse it instead.
     if not isinstance(value, str) or not value or len(value) > GMAIL_ID_MAX:
         raise ValueError("unusable gmail id")
     return clean_text(value)
 
 
-def _walk(part, bodies, attachments):
+def _walk(
+    part: MessagePart, bodies: dict[str, list[str]], attachments: list[AttachmentFields]
+) -> None:
     mime_type = part.get("mimeType", "").lower()
     headers = {h["name"].lower(): h["value"] for h in part.get("headers", [])}
     body = part.get("body", {})
@@ -152,7 +219,7 @@ def _walk(part, bodies, attachments):
         _walk(child, bodies, attachments)
 
 
-def _charset(headers):
+def _charset(headers: Mapping[str, str]) -> str:
     for param in headers.get("content-type", "").split(";")[1:]:
         name, _, value = param.strip().partition("=")
         if name.lower() == "charset":
@@ -160,7 +227,7 @@ def _charset(headers):
     return "utf-8"
 
 
-def _decode(data, charset):
+def _decode(data: str, charset: str) -> str:
     try:
         raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
     except (binascii.Error, ValueError):
@@ -171,14 +238,14 @@ def _decode(data, charset):
         return raw.decode("utf-8", errors="replace")
 
 
-def _from_ms(value):
+def _from_ms(value: str) -> dt.datetime:
     try:
         return dt.datetime.fromtimestamp(int(value) / 1000, tz=dt.UTC)
     except (TypeError, ValueError, OverflowError, OSError):  # junk or out of range
         return dt.datetime.fromtimestamp(0, tz=dt.UTC)
 
 
-def _parse_date(value):
+def _parse_date(value: str | None) -> dt.datetime | None:
     if not value:
         return None
     try:
@@ -196,14 +263,15 @@ def _parse_date(value):
 # --- labels ----------------------------------------------------------------------------
 
 
-def labels_replace(*, account, resources):
+def labels_replace(*, account: GmailAccount, resources: Iterable[GmailLabel]) -> None:
     """Make the account's labels exactly Gmail's list (labels.list), writing only what
     changed: this runs on every incremental sync."""
     wanted = {resource["id"]: _label_fields(resource) for resource in resources}
     with transaction.atomic():
         lock_mirror(account.pk)
         existing = {label.gmail_id: label for label in Label.objects.filter(account=account)}
-        changed, created = [], []
+        changed: list[Label] = []
+        created: list[Label] = []
         for gmail_id, fields in wanted.items():
             label = existing.get(gmail_id)
             if label is None:
@@ -229,9 +297,9 @@ LABEL_FIELDS = [
 ]
 
 
-def _label_fields(resource):
+def _label_fields(resource: GmailLabel) -> dict[str, object]:
     color = resource.get("color", {})
-    fields = {
+    fields: dict[str, object] = {
         "name": resource.get("name", resource["id"]),
         "type": Label.Type.SYSTEM if resource.get("type") == "system" else Label.Type.USER,
         "background_color": color.get("backgroundColor", ""),
@@ -242,7 +310,7 @@ def _label_fields(resource):
     return storable(Label, fields)
 
 
-def _labels_by_gmail_id(account, gmail_ids):
+def _labels_by_gmail_id(account: GmailAccount, gmail_ids: Collection[str]) -> dict[str, Label]:
     """Label rows for these ids, creating placeholders for ids not listed yet."""
     labels = {
         label.gmail_id: label
@@ -264,7 +332,7 @@ def _labels_by_gmail_id(account, gmail_ids):
     return labels
 
 
-def _label_type(gmail_id):
+def _label_type(gmail_id: str) -> Label.Type:
     return Label.Type.USER if gmail_id.startswith("Label_") else Label.Type.SYSTEM
 
 
@@ -292,7 +360,9 @@ MESSAGE_FIELDS = [
 ]
 
 
-def messages_upsert(*, account, parsed, mark=None):
+def messages_upsert(
+    *, account: GmailAccount, parsed: Sequence[ParsedMessage], mark: int | None = None
+) -> set[int]:
     """Insert or update messages with their labels and attachments.
 
     Call inside a transaction, then `threads_recompute` the thread ids it returns.
@@ -343,7 +413,9 @@ def messages_upsert(*, account, parsed, mark=None):
     return {thread.pk for thread in threads.values()} | old_threads
 
 
-def messages_store(*, account, resources, mark=None):
+def messages_store(
+    *, account: GmailAccount, resources: Iterable[GmailMessage], mark: int | None = None
+) -> None:
     """Store fetched message resources whole, keeping pending user actions on top.
     Call inside a transaction."""
     lock_mirror(account.pk)
@@ -352,14 +424,16 @@ def messages_store(*, account, resources, mark=None):
     threads_recompute(thread_ids=touched)
 
 
-def messages_store_each(*, account, resources, mark=None):
+def messages_store_each(
+    *, account: GmailAccount, resources: Iterable[GmailMessage], mark: int | None = None
+) -> tuple[set[int], list[str]]:
     """Upsert fetched resources; returns (thread ids touched, gmail ids stored).
 
     The page is stored in one go; if that fails, each message alone, so that one that
     cannot be stored (whatever its values hold) is recorded in SkippedMessage and the
     rest of the page, and the sync, go on. Call inside a transaction.
     """
-    parsed = []
+    parsed: list[ParsedMessage] = []
     for resource in resources:
         try:
             parsed.append(parse_message(resource))
@@ -384,7 +458,7 @@ def messages_store_each(*, account, resources, mark=None):
     return touched, stored_ids
 
 
-def _skipped_record(account, gmail_id, error):
+def _skipped_record(account: GmailAccount, gmail_id: str, error: BaseException) -> None:
     gmail_id = clean_text(gmail_id)[:255]
     summary = error_summary(error)
     skipped = SkippedMessage.objects.filter(account=account, gmail_id=gmail_id).first()
@@ -396,7 +470,7 @@ def _skipped_record(account, gmail_id, error):
     skipped.save()
 
 
-def skipped_retry_at(gmail_id, attempts):
+def skipped_retry_at(gmail_id: str, attempts: int) -> dt.datetime | None:
     """When a skipped message is worth fetching again: the wait doubles with each
     failure, up to a day, so one that can never be stored does not cost quota on every
     push. None for an id Gmail could not have given (never asked for)."""
@@ -406,12 +480,14 @@ def skipped_retry_at(gmail_id, attempts):
     return timezone.now() + dt.timedelta(seconds=delay)
 
 
-def _fields(parsed):
+def _fields(parsed: ParsedMessage) -> dict[str, object]:
     return {name: value for name, value in parsed.fields.items() if name != "thread"}
 
 
-def _threads_by_gmail_id(account, gmail_ids, parsed):
-    first = {}
+def _threads_by_gmail_id(
+    account: GmailAccount, gmail_ids: Collection[str], parsed: Sequence[ParsedMessage]
+) -> dict[str, Thread]:
+    first: dict[str, ParsedMessage] = {}
     for p in parsed:
         first.setdefault(p.thread_id, p)
     Thread.objects.bulk_create(
@@ -419,8 +495,9 @@ def _threads_by_gmail_id(account, gmail_ids, parsed):
             Thread(
                 account=account,
                 gmail_id=gid,
-                subject=first[gid].fields["subject"],
-                last_message_at=first[gid].fields["internal_date"],
+                # parse_message gives a text column a str and a date column a datetime.
+                subject=cast(str, first[gid].fields["subject"]),
+                last_message_at=cast(dt.datetime, first[gid].fields["internal_date"]),
             )
             for gid in gmail_ids
         ],
@@ -429,7 +506,7 @@ def _threads_by_gmail_id(account, gmail_ids, parsed):
     return {t.gmail_id: t for t in Thread.objects.filter(account=account, gmail_id__in=gmail_ids)}
 
 
-def messages_delete(*, account, gmail_ids):
+def messages_delete(*, account: GmailAccount, gmail_ids: Iterable[str]) -> set[int]:
     """Delete messages; returns the ids of the threads they were in."""
     messages = Message.objects.filter(account=account, gmail_id__in=list(gmail_ids))
     thread_ids = set(messages.values_list("thread_id", flat=True))
@@ -437,7 +514,13 @@ def messages_delete(*, account, gmail_ids):
     return thread_ids
 
 
-def messages_labels_change(*, account, gmail_ids, add=(), remove=()):
+def messages_labels_change(
+    *,
+    account: GmailAccount,
+    gmail_ids: Iterable[str],
+    add: Collection[str] = (),
+    remove: Collection[str] = (),
+) -> set[int]:
     """Add and remove labels on messages; returns the ids of their threads."""
     messages = list(
         Message.objects.filter(account=account, gmail_id__in=list(gmail_ids)).only("pk", "thread")
@@ -455,7 +538,7 @@ def messages_labels_change(*, account, gmail_ids, add=(), remove=()):
     return {m.thread_id for m in messages}
 
 
-def action_apply(*, account, action):
+def action_apply(*, account: GmailAccount, action: OutboxAction) -> None:
     """Apply a user's outbox action to the mirror, as Gmail will apply it. Call inside
     a transaction."""
     if action.spec.effect == Effect.NONE:
@@ -464,11 +547,11 @@ def action_apply(*, account, action):
     threads_recompute(thread_ids=_action_effect(account, action, action.message_ids))
 
 
-def actions_reapply(*, account, gmail_ids):
+def actions_reapply(*, account: GmailAccount, gmail_ids: Iterable[str]) -> set[int]:
     """Apply again the pending outbox actions on these messages, so that what Gmail
     reports before it has them never undoes what the user did. Returns the threads."""
     gmail_ids = set(gmail_ids)
-    touched = set()
+    touched: set[int] = set()
     pending = OutboxAction.objects.filter(account=account, state=OutboxAction.State.PENDING)
     for action in pending.order_by("id"):
         ids = [gid for gid in action.message_ids if gid in gmail_ids]
@@ -477,7 +560,9 @@ def actions_reapply(*, account, gmail_ids):
     return touched
 
 
-def _action_effect(account, action, gmail_ids):
+def _action_effect(
+    account: GmailAccount, action: OutboxAction, gmail_ids: Iterable[str]
+) -> set[int]:
     """Make the action's effect (its entry in mail/actions.py) on these messages;
     returns the threads touched."""
     effect = action.spec.effect
@@ -503,7 +588,7 @@ RECOMPUTE_FIELDS = [
 ]
 
 
-def threads_recompute(*, thread_ids):
+def threads_recompute(*, thread_ids: Iterable[int]) -> None:
     """Recompute every derived field of these threads from their messages, and their
     ThreadLabel rows (with the copies the list indexes need). Threads left without
     messages are deleted."""
@@ -511,7 +596,7 @@ def threads_recompute(*, thread_ids):
     if not thread_ids:
         return
     threads = {t.pk: t for t in Thread.objects.filter(pk__in=thread_ids).select_related("account")}
-    messages = {}
+    messages: dict[int, list[Message]] = {}
     # Only what the derived fields need: never the bodies.
     rows = Message.objects.filter(thread_id__in=thread_ids).only(*RECOMPUTE_FIELDS)
     for m in rows.order_by("internal_date", "id"):
@@ -519,7 +604,8 @@ def threads_recompute(*, thread_ids):
     label_rows = MessageLabel.objects.filter(message__thread_id__in=thread_ids).values_list(
         "message_id", "message__thread_id", "label_id", "label__gmail_id"
     )
-    labels_of_thread, labels_of_message = {}, {}
+    labels_of_thread: dict[int, dict[int, str]] = {}  # thread id -> label id -> Gmail id
+    labels_of_message: dict[int, set[str]] = {}  # message id -> Gmail ids of its labels
     for message_id, thread_id, label_id, gmail_id in label_rows:
         labels_of_thread.setdefault(thread_id, {})[label_id] = gmail_id
         labels_of_message.setdefault(message_id, set()).add(gmail_id)
@@ -572,8 +658,8 @@ def threads_recompute(*, thread_ids):
     )
 
 
-def _participants(messages):
-    names = []
+def _participants(messages: Sequence[Message]) -> str:
+    names: list[str] = []
     for message in messages:
         try:
             # The start is enough for a name; a header of nested comments makes the

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import GmailAccount
-from mail.actions import ACTIONS, Kind
+from mail.actions import ACTIONS, Action, Kind
 
 
 class Label(models.Model):
@@ -38,7 +38,7 @@ class Label(models.Model):
             models.UniqueConstraint(fields=["account", "gmail_id"], name="label_account_gmail_id")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -72,7 +72,7 @@ class Thread(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         # An id, not the subject: names of rows show up in admin and in logs.
         return f"thread {self.gmail_id}"
 
@@ -111,7 +111,7 @@ class ThreadLabel(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.label_gmail_id} on thread {self.thread_id}"
 
 
@@ -156,7 +156,7 @@ class Message(models.Model):
             models.Index(fields=["account", "rfc822_message_id"], name="message_account_msgid"),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"message {self.gmail_id}"
 
 
@@ -174,7 +174,7 @@ class MessageLabel(models.Model):
         ]
         indexes = [models.Index(fields=["label", "message"], name="messagelabel_label")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"label {self.label_id} on message {self.message_id}"
 
 
@@ -201,7 +201,7 @@ class Attachment(models.Model):
             models.UniqueConstraint(fields=["message", "part_id"], name="attachment_message_part")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"part {self.part_id} of message {self.message_id}"
 
 
@@ -240,15 +240,15 @@ class OutboxAction(models.Model):
         ordering = ["id"]
         indexes = [models.Index(fields=["account", "state", "id"], name="outbox_account_state")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} ({len(self.message_ids)} messages)"
 
     @property
-    def spec(self):
+    def spec(self) -> Action:
         """The action's entry in the table of mail/actions.py."""
         return ACTIONS[Kind(self.kind)]
 
-    def label_delta(self):
+    def label_delta(self) -> tuple[list[str], list[str]]:
         """(labels added, labels removed) on each message, as Gmail applies the action."""
         return list(self.add_label_ids), list(self.remove_label_ids)
 
@@ -278,5 +278,5 @@ class SkippedMessage(models.Model):
             models.UniqueConstraint(fields=["account", "gmail_id"], name="skipped_account_gmail_id")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"message {self.gmail_id} skipped: {self.error}"

@@ -1,3 +1,5 @@
 """WebSocket routes. The live-update consumer at /ws/mail/ arrives with the realtime issue."""
 
-websocket_urlpatterns = []
+from django.urls import URLPattern, URLResolver
+
+websocket_urlpatterns: list[URLPattern | URLResolver] = []

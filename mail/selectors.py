@@ -1,20 +1,39 @@
 """Reads of the mailbox mirror. Every read is scoped to a user: pass the user, always."""
 
-from django.db.models import Q
+import datetime as dt
+
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from mail.models import OutboxAction, Thread, ThreadLabel
+from accounts.models import GmailAccount, User
+from mail.models import Label, OutboxAction, Thread, ThreadLabel
 
 PAGE_SIZE = 50
 
+# The keyset cursor of a thread list: (last_message_at, thread id) of a page's last row.
+type Cursor = tuple[dt.datetime, int]
 
-def thread_list(*, user, label_gmail_id=None, label=None, before=None, limit=PAGE_SIZE):
+
+def thread_list(
+    *,
+    user: User,
+    label_gmail_id: str | None = None,
+    label: Label | None = None,
+    before: Cursor | None = None,
+    limit: int = PAGE_SIZE,
+) -> list[Thread]:
     """The newest threads carrying a label, newest first, in one query."""
     rows = threads_with_label(user=user, label_gmail_id=label_gmail_id, label=label, before=before)
     return [row.thread for row in rows[:limit]]
 
 
-def threads_with_label(*, user, label_gmail_id=None, label=None, before=None):
+def threads_with_label(
+    *,
+    user: User,
+    label_gmail_id: str | None = None,
+    label: Label | None = None,
+    before: Cursor | None = None,
+) -> QuerySet[ThreadLabel]:
     """ThreadLabel rows (with their thread) of `user`, newest first, lazily.
 
     Either `label_gmail_id` (e.g. "INBOX": that label in every account of the user, the
@@ -41,19 +60,19 @@ def threads_with_label(*, user, label_gmail_id=None, label=None, before=None):
     return rows.select_related("thread").order_by("-last_message_at", "-thread_id")
 
 
-def thread_of_user(*, user, thread_id):
+def thread_of_user(*, user: User, thread_id: int) -> Thread:
     """The user's own thread, or 404: other people's threads do not exist for them."""
     return get_object_or_404(
         Thread.objects.select_related("account"), pk=thread_id, account__user=user
     )
 
 
-def pending_action_count(*, account):
+def pending_action_count(*, account: GmailAccount) -> int:
     """How many of the account's actions still wait for Gmail."""
     return OutboxAction.objects.filter(account=account, state=OutboxAction.State.PENDING).count()
 
 
-def failed_actions(*, user):
+def failed_actions(*, user: User) -> list[OutboxAction]:
     """The user's actions Gmail refused for good, newest first, to show them why."""
     return list(
         OutboxAction.objects.filter(account__user=user, state=OutboxAction.State.FAILED)
@@ -62,7 +81,7 @@ def failed_actions(*, user):
     )
 
 
-def failed_action_for_user(*, user, action_id):
+def failed_action_for_user(*, user: User, action_id: int) -> OutboxAction:
     return get_object_or_404(
         OutboxAction, pk=action_id, account__user=user, state=OutboxAction.State.FAILED
     )
