@@ -12,10 +12,13 @@ import itertools
 import logging
 import random
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import httplib2
 from googleapiclient.errors import HttpError
+from googleapiclient.http import HttpRequest
 
+from gmail.client import Json, Resource
 from gmail.errors import GoogleUnavailable, PermanentError, RetryLater, classify, is_retryable
 
 logger = logging.getLogger(__name__)
@@ -56,19 +59,21 @@ class GmailClient:
     to wait before the call may go.
     """
 
-    def __init__(self, service, *, reserve):
+    def __init__(self, service: Resource, *, reserve: Callable[[int], float]) -> None:
         self.service = service
         self.users = service.users()
         self.reserve = reserve
 
-    def spend(self, units):
+    def spend(self, units: int) -> None:
         wait = self.reserve(units)
         if wait > MAX_INLINE_WAIT_S:
             raise RetryLater("quota bucket empty", retry_after=wait)
         if wait:
             time.sleep(wait)
 
-    def call(self, method, request, *, history=False, idempotent=True):
+    def call(
+        self, method: str, request: HttpRequest, *, history: bool = False, idempotent: bool = True
+    ) -> Json:
         """Execute one request costing COST[method]; retries a 5xx once, at once, unless
         the request is not `idempotent` (Gmail may answer 500 after sending a message:
         sending twice sends twice, so the caller looks first, then retries itself)."""
@@ -85,16 +90,16 @@ class GmailClient:
                 raise RetryLater(f"network: {type(error).__name__}") from error
         raise AssertionError("unreachable")
 
-    def batch(self, method, requests):
+    def batch(self, method: str, requests: Mapping[str, HttpRequest]) -> dict[str, Json | None]:
         """Execute {key: request} in batches; returns {key: response}, None for a 404.
 
         A sub-request that fails with 429/403-rate/5xx is retried on its own in the next
         batch; after BATCH_ATTEMPTS rounds the whole call backs off (RetryLater).
         """
-        results = {}
+        results: dict[str, Json | None] = {}
         pending = dict(requests)
         for attempt in range(BATCH_ATTEMPTS):
-            failed = {}
+            failed: dict[str, HttpError] = {}
             for chunk in _chunks(pending.items(), BATCH_SIZE):
                 failed |= self._execute_chunk(method, dict(chunk), results)
             if not failed:
@@ -103,11 +108,15 @@ class GmailClient:
             time.sleep(random.uniform(0.1, 0.5) * 2**attempt)  # noqa: S311 - jitter
         raise RetryLater(f"{len(pending)} {method} calls kept failing")
 
-    def _execute_chunk(self, method, chunk, results):
+    def _execute_chunk(
+        self, method: str, chunk: dict[str, HttpRequest], results: dict[str, Json | None]
+    ) -> dict[str, HttpError]:
+        """Execute one batch, writing what succeeded (or is gone) into `results`;
+        returns the sub-requests to retry."""
         self.spend(COST[method] * len(chunk))
-        errors = {}
+        errors: dict[str, Exception] = {}
 
-        def collect(request_id, response, exception):
+        def collect(request_id: str, response: Json | None, exception: Exception | None) -> None:
             if exception is None:
                 results[request_id] = response
             else:
@@ -122,22 +131,22 @@ class GmailClient:
             raise classify(error) from error
         except NETWORK_ERRORS as error:
             raise RetryLater(f"network: {type(error).__name__}") from error
-        failed = {}
-        for key, error in errors.items():
-            if not isinstance(error, HttpError):
-                raise error
-            if error.resp.status == 404:
+        failed: dict[str, HttpError] = {}
+        for key, failure in errors.items():
+            if not isinstance(failure, HttpError):
+                raise failure
+            if failure.resp.status == 404:
                 results[key] = None  # gone since it was listed
-            elif is_retryable(error) or error.resp.status == 401:
-                failed[key] = error
+            elif is_retryable(failure) or failure.resp.status == 401:
+                failed[key] = failure
             else:
                 raise PermanentError(
-                    f"{method} answered {error.resp.status}", status=error.resp.status
-                ) from error
+                    f"{method} answered {failure.resp.status}", status=failure.resp.status
+                ) from failure
         return failed
 
 
-def _chunks(items, size):
+def _chunks[T](items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk

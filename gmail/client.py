@@ -8,6 +8,8 @@ in the app builds a Gmail client or names a Google URL for the API.
 import datetime as dt
 import json
 import threading
+from collections.abc import Iterable
+from typing import Any
 
 import google_auth_httplib2
 import httplib2
@@ -28,6 +30,12 @@ ENDPOINTS = {
 }
 HTTP_TIMEOUT_S = 30
 
+# googleapiclient builds its resources at run time from the discovery document and ships
+# no types: a service, its `users()` and the requests they make are all untyped.
+type Resource = Any
+# A Gmail API answer: the JSON object of the method's response.
+type Json = dict[str, Any]
+
 _documents: dict[str | None, str] = {}
 _documents_lock = threading.Lock()
 
@@ -43,7 +51,13 @@ def google_url(name: str) -> str:
     return f"{emulator_url() or google_base}{path}"
 
 
-def build_credentials(*, token, refresh_token, expiry, scopes) -> Credentials:
+def build_credentials(
+    *,
+    token: str | None,
+    refresh_token: str | None,
+    expiry: dt.datetime | None,
+    scopes: Iterable[str] | None,
+) -> Credentials:
     """google-auth credentials that refresh against Google's (or the emulator's) token URI.
 
     ``expiry`` may be timezone-aware (as allauth stores it); google-auth compares it with
@@ -84,7 +98,7 @@ def _discovery_document(root_url: str | None) -> str:
         return _documents[root_url]
 
 
-def build_service(credentials: Credentials):
+def build_service(credentials: Credentials) -> Resource:
     """A gmail v1 service with its own HTTP connection (httplib2 is not thread-safe).
 
     Build one per task or request; never share it between threads.

@@ -12,6 +12,8 @@
 import json
 import random
 
+from googleapiclient.errors import HttpError
+
 RATE_LIMIT_REASONS = {"rateLimitExceeded", "userRateLimitExceeded", "backendError"}
 BACKOFF_BASE_S = 2
 BACKOFF_MAX_S = 15 * 60
@@ -29,7 +31,7 @@ class SyncError(Exception):
 class RetryLater(SyncError):
     """Gmail asked us to slow down or failed transiently."""
 
-    def __init__(self, message, *, retry_after=None):
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
@@ -41,12 +43,12 @@ class HistoryTooOld(SyncError):
 class PermanentError(SyncError):
     """Gmail refused a request in a way retrying will not fix."""
 
-    def __init__(self, message, *, status):
+    def __init__(self, message: str, *, status: int) -> None:
         super().__init__(message)
         self.status = status
 
 
-def reason_of(error):
+def reason_of(error: HttpError) -> str:
     try:
         body = json.loads(error.content)
         return body["error"]["errors"][0]["reason"]
@@ -54,22 +56,24 @@ def reason_of(error):
         return ""
 
 
-def retry_after_of(error):
+def retry_after_of(error: HttpError) -> float | None:
     value = error.resp.get("retry-after") if error.resp is not None else None
+    if value is None:
+        return None
     try:
         return max(0.0, float(value))
     except (TypeError, ValueError):
         return None
 
 
-def is_retryable(error):
+def is_retryable(error: HttpError) -> bool:
     status = error.resp.status
     if status == 429 or status >= 500:
         return True
     return status == 403 and reason_of(error) in RATE_LIMIT_REASONS
 
 
-def classify(error, *, history=False):
+def classify(error: HttpError, *, history: bool = False) -> SyncError:
     """The SyncError an HttpError stands for. The message carries no token or address."""
     status = error.resp.status
     if is_retryable(error):
@@ -81,7 +85,7 @@ def classify(error, *, history=False):
     return PermanentError(f"gmail answered {status} {reason_of(error)}".strip(), status=status)
 
 
-def backoff_delay(attempt, retry_after=None):
+def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     """Truncated exponential backoff with full jitter, never sooner than Retry-After."""
     ceiling = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** min(attempt, 20))
     delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security

@@ -1,4 +1,8 @@
+import datetime as dt
+
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from sync import tasks
 from sync.models import GmailWatch, SyncStatus
@@ -25,24 +29,24 @@ class SyncStatusAdmin(admin.ModelAdmin):
     actions = ["full_resync", "sync_now"]
 
     @admin.display(description="lag (history ids behind the last push)")
-    def lag(self, status):
+    def lag(self, status: SyncStatus) -> int | None:
         if status.last_push_history_id is None or status.history_id is None:
             return None
         return max(0, status.last_push_history_id - status.history_id)
 
     @admin.display(description="watch expires")
-    def watch_expiration(self, status):
+    def watch_expiration(self, status: SyncStatus) -> dt.datetime | None:
         watch = getattr(status.account, "watch", None)
         return watch.expiration if watch else None
 
     @admin.action(description="Full resync")
-    def full_resync(self, request, queryset):
+    def full_resync(self, request: HttpRequest, queryset: QuerySet[SyncStatus]) -> None:
         for status in queryset:
             tasks.enqueue(tasks.mailbox_sync, account_id=status.account_id, full=True)
         messages.info(request, f"Full resync queued for {queryset.count()} mailbox(es).")
 
     @admin.action(description="Sync now")
-    def sync_now(self, request, queryset):
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[SyncStatus]) -> None:
         for status in queryset:
             tasks.enqueue(tasks.mailbox_sync, account_id=status.account_id)
         messages.info(request, f"Sync queued for {queryset.count()} mailbox(es).")
@@ -65,7 +69,7 @@ class GmailWatchAdmin(admin.ModelAdmin):
     actions = ["renew"]
 
     @admin.action(description="Renew watch")
-    def renew(self, request, queryset):
+    def renew(self, request: HttpRequest, queryset: QuerySet[GmailWatch]) -> None:
         for watch in queryset:
             tasks.enqueue(tasks.watch_renew, account_id=watch.account_id)
         messages.info(request, f"Renewal queued for {queryset.count()} watch(es).")

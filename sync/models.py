@@ -1,5 +1,7 @@
 """Where each mailbox's sync stands. One row of each per connected account."""
 
+import datetime as dt
+
 from django.db import models
 
 from accounts.models import GmailAccount
@@ -44,11 +46,11 @@ class SyncStatus(models.Model):
         verbose_name_plural = "sync statuses"
         indexes = [models.Index(fields=["last_push_at"], name="syncstatus_last_push")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"sync of {self.account}"
 
     @property
-    def last_synced_at(self):
+    def last_synced_at(self) -> dt.datetime | None:
         moments = [self.last_incremental_sync_at, self.last_full_sync_at]
         return max((m for m in moments if m), default=None)
 
@@ -65,5 +67,5 @@ class GmailWatch(models.Model):
     class Meta:
         indexes = [models.Index(fields=["expiration"], name="gmailwatch_expiration")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"watch of {self.account}"

@@ -1,7 +1,9 @@
 """Reads of sync state: which mailboxes need what. Writes are in sync/services.py."""
 
 import datetime as dt
+from typing import TypedDict
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import GmailAccount
@@ -11,15 +13,25 @@ from sync.models import SyncStatus
 WATCH_RENEW_BEFORE = dt.timedelta(hours=48)
 
 
-def mailbox_state(*, account):
+class MessageState(TypedDict):
+    threadId: str
+    labelIds: list[str]
+
+
+class MailboxState(TypedDict):
+    historyId: str
+    messages: dict[str, MessageState]
+
+
+def mailbox_state(*, account: GmailAccount) -> MailboxState:
     """The mirror in the emulator's state shape (DESIGN.md, control API):
     {"historyId": "…", "messages": {"<id>": {"threadId": "…", "labelIds": [sorted]}}}."""
-    labels = {}
+    labels: dict[int, list[str]] = {}
     for message_id, gmail_id in MessageLabel.objects.filter(message__account=account).values_list(
         "message_id", "label__gmail_id"
     ):
         labels.setdefault(message_id, []).append(gmail_id)
-    messages = {
+    messages: dict[str, MessageState] = {
         gmail_id: {"threadId": thread_gmail_id, "labelIds": sorted(labels.get(pk, []))}
         for pk, gmail_id, thread_gmail_id in Message.objects.filter(account=account).values_list(
             "pk", "gmail_id", "thread__gmail_id"
@@ -32,7 +44,7 @@ def mailbox_state(*, account):
     return {"historyId": str(history_id or ""), "messages": messages}
 
 
-def watches_due():
+def watches_due() -> QuerySet[GmailAccount]:
     """Active accounts whose watch is missing or expires within 48 hours."""
     soon = timezone.now() + WATCH_RENEW_BEFORE
     return GmailAccount.objects.filter(status=GmailAccount.Status.ACTIVE).exclude(
@@ -43,7 +55,7 @@ def watches_due():
 # --- fallback polling ------------------------------------------------------------------
 
 
-def mailboxes_to_poll(*, quiet_for):
+def mailboxes_to_poll(*, quiet_for: dt.timedelta) -> list[int]:
     """Active, fully synced mailboxes with no push and no sync for `quiet_for`."""
     since = timezone.now() - quiet_for
     statuses = SyncStatus.objects.filter(
@@ -57,7 +69,7 @@ def mailboxes_to_poll(*, quiet_for):
     return list(quiet.values_list("account_id", flat=True))
 
 
-def accounts_with_pending_actions():
+def accounts_with_pending_actions() -> list[int]:
     return list(
         OutboxAction.objects.filter(
             state=OutboxAction.State.PENDING, account__status=GmailAccount.Status.ACTIVE
@@ -67,7 +79,7 @@ def accounts_with_pending_actions():
     )
 
 
-def unfinished_full_syncs():
+def unfinished_full_syncs() -> list[int]:
     """Active mailboxes whose full sync has not finished."""
     return list(
         SyncStatus.objects.filter(account__status=GmailAccount.Status.ACTIVE)

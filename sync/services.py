@@ -11,6 +11,7 @@ Guarantees (docs/sync.md explains them at length):
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -19,15 +20,18 @@ from django.db import transaction
 from django.db.models import Max, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from googleapiclient.http import HttpRequest
 
 from accounts.credentials import NeedsReconnect
 from accounts.models import GmailAccount
+from gmail.api import GmailClient
+from gmail.client import Json
 from gmail.errors import HistoryTooOld, PermanentError, RetryLater, backoff_delay
 from mail import mirror
 from mail.models import Message, OutboxAction, SkippedMessage
 from mail.storable import error_summary
 from sync.clients import gmail_client
-from sync.coordination import BUSY, Flag, coalesced_run, flag_pop, flag_set
+from sync.coordination import Flag, MailboxLock, coalesced_run, flag_pop, flag_set
 from sync.models import GmailWatch, SyncStatus
 
 logger = logging.getLogger(__name__)
@@ -54,13 +58,13 @@ class Outcome(StrEnum):
 class Result:
     outcome: Outcome
     retry_at: dt.datetime | None = None
-    changes: dict = field(default_factory=dict)
+    changes: dict[str, int] = field(default_factory=dict)
 
 
 # --- entry point -----------------------------------------------------------------------
 
 
-def mailbox_sync(*, account_id, full=False, allow_full=True):
+def mailbox_sync(*, account_id: int, full: bool = False, allow_full: bool = True) -> Result:
     """Bring the mirror of one mailbox up to date with Gmail.
 
     `full=True` forces a full resync. A mailbox whose full sync is not done continues
@@ -83,10 +87,11 @@ def mailbox_sync(*, account_id, full=False, allow_full=True):
         step=lambda lock: _one_pass(account, lock, allow_full=allow_full),
         more=lambda result: result.outcome == Outcome.DONE,
     )
-    return Result(Outcome.BUSY) if result is BUSY else result
+    # Anything but a Result is coalesced_run's BUSY.
+    return result if isinstance(result, Result) else Result(Outcome.BUSY)
 
 
-def _one_pass(account, lock, *, allow_full):
+def _one_pass(account: GmailAccount, lock: MailboxLock, *, allow_full: bool) -> Result:
     status = SyncStatus.objects.get(account=account)
     if flag_pop(Flag.FULL_REQUESTED, account.pk):
         _restart_full_sync(status)
@@ -124,7 +129,7 @@ def _one_pass(account, lock, *, allow_full):
 # --- full sync -------------------------------------------------------------------------
 
 
-def _restart_full_sync(status):
+def _restart_full_sync(status: SyncStatus) -> None:
     SyncStatus.objects.filter(pk=status.pk).update(
         full_sync_state=SyncStatus.FullSync.PENDING,
         full_sync_page_token="",
@@ -134,7 +139,9 @@ def _restart_full_sync(status):
     status.refresh_from_db()
 
 
-def _full_sync_slice(account, gmail, status, lock):
+def _full_sync_slice(
+    account: GmailAccount, gmail: GmailClient, status: SyncStatus, lock: MailboxLock
+) -> Result:
     """Run (or resume) a full sync for up to FULL_SYNC_PAGES_PER_SLICE pages."""
     if status.full_sync_state == SyncStatus.FullSync.PENDING:
         _full_sync_begin(account, gmail, status)
@@ -167,7 +174,7 @@ def _full_sync_slice(account, gmail, status, lock):
     return Result(Outcome.MORE)
 
 
-def _full_sync_begin(account, gmail, status):
+def _full_sync_begin(account: GmailAccount, gmail: GmailClient, status: SyncStatus) -> None:
     """Take the starting historyId first, then labels, then the newest 50 threads of
     INBOX, so that the inbox is usable within seconds whatever the mailbox size."""
     last_pk = Message.objects.aggregate(last=Max("pk"))["last"] or 0
@@ -202,7 +209,9 @@ def _full_sync_begin(account, gmail, status):
     status.refresh_from_db()
 
 
-def _fetch_unseen(account, gmail, listed, mark):
+def _fetch_unseen(
+    account: GmailAccount, gmail: GmailClient, listed: list[Json], mark: int | None
+) -> list[Json]:
     """Fetch the listed messages this full sync has not stored yet, choosing by cost:
     threads.get (10 units) for a thread with 2+ unseen messages here, else messages.get
     (5 units each)."""
@@ -212,13 +221,13 @@ def _fetch_unseen(account, gmail, listed, mark):
             "gmail_id", flat=True
         )
     )
-    by_thread = {}
+    by_thread: dict[str, list[str]] = {}
     for m in listed:
         if m["id"] not in seen:
             by_thread.setdefault(m["threadId"], []).append(m["id"])
     whole = [tid for tid, mids in by_thread.items() if len(mids) >= 2]
     single = [mids[0] for tid, mids in by_thread.items() if len(mids) < 2]
-    resources = []
+    resources: list[Json] = []
     if whole:
         threads = gmail.batch(
             "threads.get",
@@ -231,14 +240,15 @@ def _fetch_unseen(account, gmail, listed, mark):
     return resources
 
 
-def _message_gets(gmail, ids):
+def _message_gets(gmail: GmailClient, ids: Iterable[str]) -> dict[str, HttpRequest]:
     return {mid: gmail.users.messages().get(userId="me", id=mid, format="full") for mid in ids}
 
 
-def _full_sync_finish(account, status):
+def _full_sync_finish(account: GmailAccount, status: SyncStatus) -> None:
     """Delete what the full listing did not see, then hand over to incremental sync
     from the historyId taken before listing began."""
     mark = status.full_sync_history_id
+    assert mark is not None  # set by _full_sync_begin, with the RUNNING state
     with transaction.atomic():
         mirror.lock_mirror(account.pk)
         stale = Message.objects.filter(
@@ -266,7 +276,9 @@ def _full_sync_finish(account, status):
 # --- incremental sync ------------------------------------------------------------------
 
 
-def _incremental(account, gmail, status, lock):
+def _incremental(
+    account: GmailAccount, gmail: GmailClient, status: SyncStatus, lock: MailboxLock
+) -> Result:
     """history.list from the cursor, every page; each page's changes are committed
     together with the cursor that covers them."""
     changes = {"added": 0, "deleted": 0, "relabelled": 0}
@@ -276,6 +288,7 @@ def _incremental(account, gmail, status, lock):
     page_token = None
     while True:
         start = status.history_id
+        assert start is not None  # _one_pass runs a full sync first when it is None
         response = gmail.call(
             "history.list",
             gmail.users.history().list(
@@ -325,7 +338,7 @@ def _incremental(account, gmail, status, lock):
     return Result(Outcome.DONE, changes=changes)
 
 
-def _restore_refused(account, gmail):
+def _restore_refused(account: GmailAccount, gmail: GmailClient) -> None:
     """Fetch again the messages of user actions Gmail refused, and store Gmail's truth.
 
     Done here, under the sync lock and after history.list, so that nothing older than
@@ -344,7 +357,7 @@ def _restore_refused(account, gmail):
         OutboxAction.objects.filter(pk__in=[a.pk for a in refused]).update(restored=True)
 
 
-def _retry_skipped(account, gmail):
+def _retry_skipped(account: GmailAccount, gmail: GmailClient) -> None:
     """Fetch again the messages earlier syncs could not store and try once more (a fix
     deployed since may store them now). One that Gmail no longer has is forgotten."""
     due = SkippedMessage.objects.filter(account=account, retry_at__lte=timezone.now())
@@ -366,12 +379,13 @@ def _retry_skipped(account, gmail):
 
 @dataclass
 class NetChanges:
-    to_fetch: list = field(default_factory=list)
-    deleted: set = field(default_factory=set)
-    labels: dict = field(default_factory=dict)  # gmail id -> {label id: True (add) / False}
+    to_fetch: list[str] = field(default_factory=list)
+    deleted: set[str] = field(default_factory=set)
+    # gmail id -> {label id: True (add) / False}
+    labels: dict[str, dict[str, bool]] = field(default_factory=dict)
 
 
-def net_changes(records):
+def net_changes(records: list[Json]) -> NetChanges:
     """Fold a page of history records into one change per message.
 
     Added messages are fetched whole (their current state covers their later label
@@ -379,7 +393,7 @@ def net_changes(records):
     change to each label wins.
     """
     net = NetChanges()
-    added = {}
+    added: dict[str, bool] = {}
     for record in records:
         for item in record.get("messagesAdded", []):
             added[item["message"]["id"]] = True
@@ -397,7 +411,7 @@ def net_changes(records):
     return net
 
 
-def _apply(account, net, fetched):
+def _apply(account: GmailAccount, net: NetChanges, fetched: dict[str, Json | None]) -> None:
     mirror.lock_mirror(account.pk)
     touched = mirror.messages_delete(account=account, gmail_ids=net.deleted)
     resources = [r for r in fetched.values() if r]
@@ -405,7 +419,7 @@ def _apply(account, net, fetched):
     touched |= stored_touched
     # Messages with the same net change are changed together: marking 500 messages read
     # elsewhere is one delete, not 500.
-    by_change = {}
+    by_change: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
     for gmail_id, ops in net.labels.items():
         if gmail_id in fetched:
             continue  # fetched whole, already current
@@ -423,7 +437,7 @@ def _apply(account, net, fetched):
     mirror.threads_recompute(thread_ids=touched)
 
 
-def _advance_cursor(status, start, cursor):
+def _advance_cursor(status: SyncStatus, start: int, cursor: int) -> None:
     # Compare-and-set: only the holder of the cursor it read may move it, and never back.
     new = max(start, cursor)
     moved = SyncStatus.objects.filter(pk=status.pk, history_id=start).update(history_id=new)
@@ -435,7 +449,7 @@ def _advance_cursor(status, start, cursor):
 # --- state bookkeeping -----------------------------------------------------------------
 
 
-def _pause(status, error):
+def _pause(status: SyncStatus, error: RetryLater) -> Result:
     delay = backoff_delay(status.failure_count, error.retry_after)
     until = timezone.now() + dt.timedelta(seconds=delay)
     SyncStatus.objects.filter(pk=status.pk).update(
@@ -447,7 +461,7 @@ def _pause(status, error):
     return Result(Outcome.PAUSED, retry_at=until)
 
 
-def _record_error(status, error):
+def _record_error(status: SyncStatus, error: str) -> None:
     SyncStatus.objects.filter(pk=status.pk).update(
         failure_count=status.failure_count + 1,
         last_error=error[:500],
@@ -455,13 +469,13 @@ def _record_error(status, error):
     )
 
 
-def _record_success(status):
+def _record_success(status: SyncStatus) -> None:
     SyncStatus.objects.filter(pk=status.pk).update(
         failure_count=0, paused_until=None, last_error=""
     )
 
 
-def push_received(*, account, history_id):
+def push_received(*, account: GmailAccount, history_id: int) -> None:
     """Record a push notification's hint: when, and the newest historyId announced."""
     updated = SyncStatus.objects.filter(account=account).update(
         last_push_at=timezone.now(),
@@ -477,7 +491,7 @@ def push_received(*, account, history_id):
 # --- watches ---------------------------------------------------------------------------
 
 
-def watch_register(*, account):
+def watch_register(*, account: GmailAccount) -> GmailWatch:
     """users.watch on GMAIL_PUBSUB_TOPIC; records the expiration or the failure."""
     watch, _ = GmailWatch.objects.get_or_create(
         account=account, defaults={"topic": settings.GMAIL_PUBSUB_TOPIC}
@@ -507,7 +521,7 @@ def watch_register(*, account):
     return watch
 
 
-def watch_stop(*, account):
+def watch_stop(*, account: GmailAccount) -> None:
     gmail = gmail_client(account)
     gmail.call("stop", gmail.users.stop(userId="me"))
     GmailWatch.objects.filter(account=account).delete()

@@ -42,7 +42,7 @@ def enqueue(
     transaction.on_commit(partial(_send, task, flag, eta, kwargs))
 
 
-def _send(task: Task, flag: Flag | None, eta: dt.datetime | None, kwargs: dict) -> None:
+def _send(task: Task, flag: Flag | None, eta: dt.datetime | None, kwargs: dict[str, Any]) -> None:
     if flag is not None:
         # A scheduled run's flag lapses when the run is due; a queued one's when it
         # should long have started.
@@ -50,7 +50,8 @@ def _send(task: Task, flag: Flag | None, eta: dt.datetime | None, kwargs: dict) 
         if not flag_set(flag, kwargs["account_id"], ttl_s=ttl_s):
             return  # one is queued already
     try:
-        task.apply_async(kwargs=kwargs, eta=eta)
+        # Celery reads eta=None as "no eta"; celery-types allows only a datetime.
+        task.apply_async(kwargs=kwargs, eta=eta)  # type: ignore[arg-type]
     except Exception as error:
         if flag is not None:
             flag_pop(flag, kwargs["account_id"])  # not queued: the next ask must try again

@@ -1,7 +1,7 @@
 import logging
 
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -19,7 +19,7 @@ MAX_BODY = 64 * 1024
 
 @csrf_exempt
 @require_POST
-def gmail_push(request):
+def gmail_push(request: HttpRequest) -> HttpResponse:
     """Pub/Sub push: verify, dedupe, record the hint, enqueue a sync, answer 204.
 
     Never calls Gmail. Anything we cannot use but should not see again (a duplicate, a
@@ -48,7 +48,7 @@ def gmail_push(request):
     return HttpResponse(status=204)
 
 
-def _handle(push):
+def _handle(push: webhook.Push) -> None:
     account = GmailAccount.objects.filter(email__iexact=push.email).only("pk", "status").first()
     if account is None:
         # No address in the log: the message id is enough to find it in Pub/Sub.

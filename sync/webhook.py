@@ -14,10 +14,12 @@ import binascii
 import hmac
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 from google.auth import exceptions as google_exceptions
 from google.auth import jwt
 
@@ -37,7 +39,7 @@ MAX_HISTORY_ID = 2**63 - 1  # the database's bigint
 class PushRejected(Exception):
     message_is_safe = True
 
-    def __init__(self, status, reason):
+    def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
@@ -50,7 +52,7 @@ class Push:
     history_id: int
 
 
-def verify(request):
+def verify(request: HttpRequest) -> None:
     """Raise PushRejected (401 missing, 403 wrong) unless the push is authentic."""
     token_on = bool(settings.PUBSUB_VERIFICATION_TOKEN)
     oidc_on = bool(settings.PUBSUB_AUDIENCE)
@@ -66,7 +68,7 @@ def verify(request):
         _verify_oidc(request.headers.get("Authorization", ""))
 
 
-def _verify_oidc(header):
+def _verify_oidc(header: str) -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise PushRejected(401, "missing bearer token")
@@ -86,7 +88,7 @@ def _verify_oidc(header):
         raise PushRejected(403, "service account email not verified")
 
 
-def _decode(token):
+def _decode(token: str) -> dict[str, Any]:
     """Check signature, expiry and audience. An unknown key id makes Tern refetch the
     keys (Google rotates them), but at most once a minute, and a key id still unknown
     after that is remembered as unknown: forged tokens with made-up key ids cannot make
@@ -108,7 +110,7 @@ def _decode(token):
     return jwt.decode(token, certs=certs, audience=settings.PUBSUB_AUDIENCE)
 
 
-def _key_id(token):
+def _key_id(token: str) -> str:
     try:
         header = jwt.decode_header(token)
     except (ValueError, TypeError) as error:
@@ -119,7 +121,7 @@ def _key_id(token):
     return kid
 
 
-def _certs(*, refresh=False):
+def _certs(*, refresh: bool = False) -> dict[str, str]:
     certs = None if refresh else cache.get(CERTS_CACHE_KEY)
     if certs is None:
         try:
@@ -134,7 +136,7 @@ def _certs(*, refresh=False):
     return certs
 
 
-def parse(body):
+def parse(body: bytes) -> Push:
     """The push envelope as a Push; ValueError for anything malformed."""
     try:
         envelope = json.loads(body)

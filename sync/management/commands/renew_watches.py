@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from accounts.credentials import NeedsReconnect
@@ -9,7 +11,7 @@ from sync.services import watch_register
 class Command(BaseCommand):
     help = "Renew every Gmail watch that is missing or expires within 48 hours."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         failures = 0
         for account in watches_due():
             try:

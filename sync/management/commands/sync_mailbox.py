@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import GmailAccount
 from sync.services import Outcome, mailbox_sync
@@ -7,11 +9,11 @@ from sync.services import Outcome, mailbox_sync
 class Command(BaseCommand):
     help = "Sync one mailbox now, in this process: incremental, or full with --full."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email")
         parser.add_argument("--full", action="store_true", help="resync the whole mailbox")
 
-    def handle(self, *args, email, full, **options):
+    def handle(self, *args: Any, email: str, full: bool, **options: Any) -> None:
         account = GmailAccount.objects.filter(email__iexact=email).first()
         if account is None:
             raise CommandError(f"No connected Gmail account {email}.")
