@@ -23,6 +23,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 # mypy with django-stubs over the apps and the Google client ([tool.mypy] in
 # pyproject.toml). Not part of lint until mail/, sync/ and gmail/ are annotated too.

@@ -162,7 +162,6 @@ def mailbox_load(*, username, email, messages, seed):
                     has_attachments=False,
                     participants=_participants(msgs),
                     message_count=len(msgs),
-                    history_id=1000 + last.index,
                 )
             )
             inbox_threads += "INBOX" in labels_of_thread

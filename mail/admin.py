@@ -56,7 +56,7 @@ class ThreadAdmin(MirrorAdmin):
         "is_starred",
         "has_attachments",
     )
-    fields = (*list_display, "history_id")
+    fields = list_display
     list_filter = ["is_unread", "is_starred", "has_attachments"]
     search_fields = ["gmail_id", "account__email"]
     list_select_related = ["account"]

@@ -584,7 +584,6 @@ RECOMPUTE_FIELDS = [
     "snippet",
     "sender",
     "has_attachments",
-    "history_id",
 ]
 
 
@@ -626,7 +625,6 @@ def threads_recompute(*, thread_ids: Iterable[int]) -> None:
             "STARRED" in labels_of_message.get(m.pk, ()) for m in thread_messages
         )
         thread.participants = _participants(thread_messages)
-        thread.history_id = max((m.history_id or 0) for m in thread_messages) or None
         changed.append(thread)
     Thread.objects.bulk_update(
         changed,
@@ -639,7 +637,6 @@ def threads_recompute(*, thread_ids: Iterable[int]) -> None:
             "is_unread",
             "is_starred",
             "participants",
-            "history_id",
         ],
     )
     ThreadLabel.objects.filter(thread_id__in=thread_ids).delete()

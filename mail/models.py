@@ -57,7 +57,6 @@ class Thread(models.Model):
         max_length=512, blank=True, help_text="Display names of senders, newest last."
     )
     message_count = models.PositiveIntegerField(default=0)
-    history_id = models.BigIntegerField(null=True, blank=True)
     labels = models.ManyToManyField(Label, through="ThreadLabel", related_name="threads")
 
     class Meta:

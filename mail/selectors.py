@@ -5,7 +5,7 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.models import GmailAccount, User
+from accounts.models import User
 from mail.models import Label, OutboxAction, Thread, ThreadLabel
 
 PAGE_SIZE = 50
@@ -65,11 +65,6 @@ def thread_of_user(*, user: User, thread_id: int) -> Thread:
     return get_object_or_404(
         Thread.objects.select_related("account"), pk=thread_id, account__user=user
     )
-
-
-def pending_action_count(*, account: GmailAccount) -> int:
-    """How many of the account's actions still wait for Gmail."""
-    return OutboxAction.objects.filter(account=account, state=OutboxAction.State.PENDING).count()
 
 
 def failed_actions(*, user: User) -> list[OutboxAction]:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import cast
 
 from django.conf import settings
 from django.db import transaction
@@ -28,6 +29,7 @@ from gmail.api import GmailClient
 from gmail.client import Json
 from gmail.errors import HistoryTooOld, PermanentError, RetryLater, backoff_delay
 from mail import mirror
+from mail.mirror import GmailMessage
 from mail.models import Message, OutboxAction, SkippedMessage
 from mail.storable import error_summary
 from sync.clients import gmail_client
@@ -195,7 +197,9 @@ def _full_sync_begin(account: GmailAccount, gmail: GmailClient, status: SyncStat
             for t in inbox.get("threads", [])
         },
     )
-    fetched = [m for thread in threads.values() if thread for m in thread.get("messages", [])]
+    fetched = _present(
+        [m for thread in threads.values() if thread for m in thread.get("messages", [])]
+    )
     with transaction.atomic():
         mirror.messages_store(account=account, resources=fetched, mark=mark)
         SyncStatus.objects.filter(pk=status.pk).update(
@@ -211,7 +215,7 @@ def _full_sync_begin(account: GmailAccount, gmail: GmailClient, status: SyncStat
 
 def _fetch_unseen(
     account: GmailAccount, gmail: GmailClient, listed: list[Json], mark: int | None
-) -> list[Json]:
+) -> list[GmailMessage]:
     """Fetch the listed messages this full sync has not stored yet, choosing by cost:
     threads.get (10 units) for a thread with 2+ unseen messages here, else messages.get
     (5 units each)."""
@@ -227,17 +231,22 @@ def _fetch_unseen(
             by_thread.setdefault(m["threadId"], []).append(m["id"])
     whole = [tid for tid, mids in by_thread.items() if len(mids) >= 2]
     single = [mids[0] for tid, mids in by_thread.items() if len(mids) < 2]
-    resources: list[Json] = []
+    resources: list[GmailMessage] = []
     if whole:
         threads = gmail.batch(
             "threads.get",
             {tid: gmail.users.threads().get(userId="me", id=tid, format="full") for tid in whole},
         )
-        resources += [m for t in threads.values() if t for m in t.get("messages", [])]
+        resources += _present([m for t in threads.values() if t for m in t.get("messages", [])])
     if single:
-        messages = gmail.batch("messages.get", _message_gets(gmail, single))
-        resources += [m for m in messages.values() if m]
+        resources += _present(gmail.batch("messages.get", _message_gets(gmail, single)).values())
     return resources
+
+
+def _present(fetched: Iterable[Json | None]) -> list[GmailMessage]:
+    """The messages Gmail returned (None: deleted since it was listed), as the mirror
+    reads them."""
+    return [cast(GmailMessage, resource) for resource in fetched if resource]
 
 
 def _message_gets(gmail: GmailClient, ids: Iterable[str]) -> dict[str, HttpRequest]:
@@ -353,7 +362,7 @@ def _restore_refused(account: GmailAccount, gmail: GmailClient) -> None:
         return
     fetched = gmail.batch("messages.get", _message_gets(gmail, ids)) if ids else {}
     with transaction.atomic():
-        mirror.messages_store(account=account, resources=[r for r in fetched.values() if r])
+        mirror.messages_store(account=account, resources=_present(fetched.values()))
         OutboxAction.objects.filter(pk__in=[a.pk for a in refused]).update(restored=True)
 
 
@@ -374,7 +383,7 @@ def _retry_skipped(account: GmailAccount, gmail: GmailClient) -> None:
     gone = [gmail_id for gmail_id, resource in fetched.items() if resource is None]
     with transaction.atomic():
         SkippedMessage.objects.filter(account=account, gmail_id__in=gone).delete()
-        mirror.messages_store(account=account, resources=[r for r in fetched.values() if r])
+        mirror.messages_store(account=account, resources=_present(fetched.values()))
 
 
 @dataclass
@@ -414,7 +423,7 @@ def net_changes(records: list[Json]) -> NetChanges:
 def _apply(account: GmailAccount, net: NetChanges, fetched: dict[str, Json | None]) -> None:
     mirror.lock_mirror(account.pk)
     touched = mirror.messages_delete(account=account, gmail_ids=net.deleted)
-    resources = [r for r in fetched.values() if r]
+    resources = _present(fetched.values())
     stored_touched, stored = mirror.messages_store_each(account=account, resources=resources)
     touched |= stored_touched
     # Messages with the same net change are changed together: marking 500 messages read

@@ -1,9 +1,10 @@
 import pytest
 from django.db import connection
+from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
 from mail.models import Label
-from mail.selectors import thread_list, threads_with_label
+from mail.selectors import thread_list, thread_of_user, threads_with_label
 from tests.accounts.factories import GmailAccountFactory
 from tests.mail.factories import ThreadFactory
 
@@ -98,3 +99,11 @@ def test_postgres_walks_an_index_instead_of_sorting_the_label(alice_mailbox, by,
 
     assert index in plan, plan
     assert "Sort" not in plan, plan
+
+
+def test_a_thread_is_got_only_by_its_owner(alice_mailbox, bob_mailbox):
+    thread = ThreadFactory(account=alice_mailbox, subject="mine", label_ids=["INBOX"])
+
+    assert thread_of_user(user=alice_mailbox.user, thread_id=thread.pk) == thread
+    with pytest.raises(Http404):
+        thread_of_user(user=bob_mailbox.user, thread_id=thread.pk)
