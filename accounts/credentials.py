@@ -243,7 +243,7 @@ def _still_valid(expires_at: dt.datetime | None) -> bool:
 
 
 def _naive_utc(moment: dt.datetime | None) -> dt.datetime | None:
-    # google-auth compares expiry with a naive UTC "now" (GOOGLE.md §3).
+    # google-auth compares expiry with a naive UTC "now" (google.auth._helpers.utcnow).
     if moment is None:
         return None
     return moment.astimezone(dt.UTC).replace(tzinfo=None)

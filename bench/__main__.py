@@ -1,8 +1,9 @@
 """`python -m bench [NAME ...]`: run the benchmarks, print the table, write the JSON.
 
 Every benchmark reports its figures beside a floor measured in the same run, and says
-ok or MISSED against the bar of DESIGN.md. The exit status is 0 whatever the figures:
-benchmarks report, tests judge. It is 1 only when a benchmark could not run.
+ok or MISSED against its bar (docs/benchmarks.md lists them). The exit status is 0
+whatever the figures: benchmarks report, tests judge. It is 1 only when a benchmark
+could not run.
 """
 
 import argparse

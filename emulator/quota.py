@@ -1,8 +1,8 @@
 """Per-user quota in Google's units, over a sliding one-minute window.
 
-Costs come from Google's "Usage limits" table for the Gmail API. GOOGLE.md confirms
-the ones marked ``confirmed``; the others are Google's published values as we remember
-them and must be checked before anyone tunes a benchmark against them.
+Costs come from Google's "Usage limits" table for the Gmail API. The ones marked
+``confirmed`` were checked against that table; the others are Google's published values
+as we remember them and must be checked before anyone tunes a benchmark against them.
 """
 
 from collections import defaultdict, deque
@@ -11,7 +11,7 @@ from . import errors
 
 # method id suffix -> units per call
 COSTS = {
-    # confirmed (GOOGLE.md section 4)
+    # confirmed
     "users.messages.get": 5,
     "users.messages.list": 5,
     "users.messages.modify": 5,
@@ -21,7 +21,7 @@ COSTS = {
     "users.getProfile": 1,
     "users.labels.list": 1,
     "users.drafts.send": 100,
-    # from third-party tables, agreeing with each other (GOOGLE.md: unconfirmed)
+    # unconfirmed: from third-party tables, agreeing with each other
     "users.threads.get": 10,
     "users.threads.list": 10,
     "users.threads.modify": 10,

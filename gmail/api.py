@@ -2,7 +2,7 @@
 
 Every call Tern makes to Gmail goes through a `GmailClient`, so the quota costs, the
 error policy of gmail/errors.py and the batch rules (at most 50 calls, each failed
-sub-request retried on its own; GOOGLE.md: the client library retries none) are in
+sub-request retried on its own, since the client library retries none) are in
 one place. The client knows nothing of Tern's models: whoever builds it hands it the
 Gmail service and the function that spends the account's quota
 (sync.clients.gmail_client does, for a connected account).
@@ -23,7 +23,7 @@ from gmail.errors import GoogleUnavailable, PermanentError, RetryLater, classify
 
 logger = logging.getLogger(__name__)
 
-# Google's quota cost of each method we call (GOOGLE.md §4; see docs/sync.md).
+# Google's quota cost of each method we call (the Gmail API's usage limits; docs/sync.md).
 COST = {
     "getProfile": 1,
     "labels.list": 1,

@@ -24,7 +24,7 @@ class MailboxState(TypedDict):
 
 
 def mailbox_state(*, account: GmailAccount) -> MailboxState:
-    """The mirror in the emulator's state shape (DESIGN.md, control API):
+    """The mirror in the emulator's state shape (docs/emulator.md, the control API):
     {"historyId": "…", "messages": {"<id>": {"threadId": "…", "labelIds": [sorted]}}}."""
     labels: dict[int, list[str]] = {}
     for message_id, gmail_id in MessageLabel.objects.filter(message__account=account).values_list(

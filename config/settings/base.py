@@ -2,7 +2,7 @@
 
 Every value comes from the environment (django-environ). With no environment at all the
 app runs on embedded defaults: SQLite, the in-memory channel layer, tasks run in-process
-and a local-memory cache (DESIGN.md, "Defaults and real parts"). Setting DATABASE_URL and
+and a local-memory cache (docs/configuration.md). Setting DATABASE_URL and
 REDIS_URL switches to PostgreSQL, the Redis channel layer, Celery on Redis and a Redis
 cache. Each variable is documented in docs/configuration.md.
 """
@@ -277,7 +277,7 @@ if SENTRY_DSN:
 
 # SIGN-IN (django-allauth, Google only)
 # ------------------------------------------------------------------------------
-# allauth's Google provider reads these URLs once, at import time (GOOGLE.md §1), so they
+# allauth's Google provider reads these URLs once, at import time (its views module), so they
 # are fixed here from GOOGLE_EMULATOR_URL rather than overridden in tests.
 _GOOGLE_ACCOUNTS = GOOGLE_EMULATOR_URL or "https://accounts.google.com"
 _GOOGLE_OAUTH2 = GOOGLE_EMULATOR_URL or "https://oauth2.googleapis.com"
