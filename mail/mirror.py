@@ -11,6 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import email.utils
+import html
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -168,7 +169,9 @@ def parse_message(resource: GmailMessage) -> ParsedMessage:
     attachments: list[AttachmentFields] = []
     _walk(payload, bodies, attachments)
     fields.update(
-        snippet=resource.get("snippet", ""),
+        # Gmail serves the snippet HTML-escaped (I&#39;m); the mirror keeps plain text and
+        # the templates escape it once.
+        snippet=html.unescape(str(resource.get("snippet", ""))),
         internal_date=_from_ms(resource.get("internalDate", "0")),
         date_header=_parse_date(headers.get("date")),
         size_estimate=resource.get("sizeEstimate", 0),

@@ -61,6 +61,22 @@ def test_bodies_are_stored_so_reading_needs_no_gmail_call(emulator, mailbox, gma
     assert message.sender == "Carol Sender <carol@elsewhere.example>"
 
 
+def test_snippets_are_stored_as_plain_text_and_shown_escaped_once(emulator, mailbox, gmail, client):
+    deliver(gmail, raw_message(to=ALICE, subject="Quote", body='I\'m <here> & "there"'))
+    [listed] = gmail.users().messages().list(userId="me").execute()["messages"]
+    served = gmail.users().messages().get(userId="me", id=listed["id"]).execute()["snippet"]
+    assert served == "I&#39;m &lt;here&gt; &amp; &quot;there&quot;"  # as Gmail serves it
+
+    sync(mailbox)
+
+    assert Message.objects.get(account=mailbox).snippet == 'I\'m <here> & "there"'
+    assert Thread.objects.get(account=mailbox).snippet == 'I\'m <here> & "there"'
+    client.force_login(mailbox.user)
+    page = client.get("/mail/").content.decode()
+    assert "I&#x27;m &lt;here&gt; &amp; &quot;there&quot;" in page  # escaped once, by Django
+    assert "&amp;#39;" not in page and "&amp;lt;" not in page
+
+
 def test_incremental_sync_applies_every_kind_of_change(emulator, mailbox, gmail):
     keep = deliver(gmail, raw_message(to=ALICE, subject="keep"))
     relabel = deliver(gmail, raw_message(to=ALICE, subject="relabel"))
