@@ -59,7 +59,9 @@ def gmail_account_disconnect(*, account: GmailAccount) -> None:
     Google's side is best effort: a mailbox must be removable even when Google is
     unreachable or the token is already revoked.
     """
-    _stop_watch(account)
+    # sync's receiver stops the watch (best effort, and says so in the log). Robust: a
+    # receiver's failure must not keep the mailbox.
+    gmail_account_disconnecting.send_robust(sender=GmailAccount, account=account)
     _revoke(account)
     with transaction.atomic():
         SocialAccount.objects.filter(provider="google", uid=account.google_sub).delete()
@@ -70,17 +72,6 @@ def user_delete(*, user: User) -> None:
     for account in list(user.gmail_accounts.all()):
         gmail_account_disconnect(account=account)
     user.delete()
-
-
-def _stop_watch(account: GmailAccount) -> None:
-    # sync's receiver stops the watch. Best effort, see above.
-    responses = gmail_account_disconnecting.send_robust(sender=GmailAccount, account=account)
-    for _, error in responses:
-        if isinstance(error, Exception):
-            logger.warning(
-                "could not stop gmail watch",
-                extra={"account_id": account.pk, "error": type(error).__name__},
-            )
 
 
 def _revoke(account: GmailAccount) -> None:

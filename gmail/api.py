@@ -23,6 +23,9 @@ from gmail.errors import GoogleUnavailable, PermanentError, RetryLater, classify
 
 logger = logging.getLogger(__name__)
 
+# A Gmail API call built on `GmailClient.users`, not executed yet.
+type Request = HttpRequest
+
 # Google's quota cost of each method we call (the Gmail API's usage limits; docs/sync.md).
 COST = {
     "getProfile": 1,
@@ -72,7 +75,7 @@ class GmailClient:
             time.sleep(wait)
 
     def call(
-        self, method: str, request: HttpRequest, *, history: bool = False, idempotent: bool = True
+        self, method: str, request: Request, *, history: bool = False, idempotent: bool = True
     ) -> Json:
         """Execute one request costing COST[method]; retries a 5xx once, at once, unless
         the request is not `idempotent` (Gmail may answer 500 after sending a message:
@@ -90,7 +93,7 @@ class GmailClient:
                 raise RetryLater(f"network: {type(error).__name__}") from error
         raise AssertionError("unreachable")
 
-    def batch(self, method: str, requests: Mapping[str, HttpRequest]) -> dict[str, Json | None]:
+    def batch(self, method: str, requests: Mapping[str, Request]) -> dict[str, Json | None]:
         """Execute {key: request} in batches; returns {key: response}, None for a 404.
 
         A sub-request that fails with 429/403-rate/5xx is retried on its own in the next
@@ -109,7 +112,7 @@ class GmailClient:
         raise RetryLater(f"{len(pending)} {method} calls kept failing")
 
     def _execute_chunk(
-        self, method: str, chunk: dict[str, HttpRequest], results: dict[str, Json | None]
+        self, method: str, chunk: dict[str, Request], results: dict[str, Json | None]
     ) -> dict[str, HttpError]:
         """Execute one batch, writing what succeeded (or is gone) into `results`;
         returns the sub-requests to retry."""

@@ -21,7 +21,7 @@ from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import GmailAccount
-from mail.actions import Effect
+from mail.actions import ACTIONS, Effect
 from mail.models import (
     Attachment,
     Label,
@@ -550,13 +550,20 @@ def action_apply(*, account: GmailAccount, action: OutboxAction) -> None:
     threads_recompute(thread_ids=_action_effect(account, action, action.message_ids))
 
 
+# Kinds that leave the mirror alone until Gmail has them (a send).
+WITHOUT_EFFECT = [kind for kind, action in ACTIONS.items() if action.effect == Effect.NONE]
+
+
 def actions_reapply(*, account: GmailAccount, gmail_ids: Iterable[str]) -> set[int]:
     """Apply again the pending outbox actions on these messages, so that what Gmail
     reports before it has them never undoes what the user did. Returns the threads."""
     gmail_ids = set(gmail_ids)
     touched: set[int] = set()
-    pending = OutboxAction.objects.filter(account=account, state=OutboxAction.State.PENDING)
-    for action in pending.order_by("id"):
+    pending = OutboxAction.objects.filter(
+        account=account, state=OutboxAction.State.PENDING
+    ).exclude(kind__in=WITHOUT_EFFECT)
+    # Never the raw message of a send (up to 25 MB): no kind with an effect has one.
+    for action in pending.defer("raw").order_by("id"):
         ids = [gid for gid in action.message_ids if gid in gmail_ids]
         if ids:
             touched |= _action_effect(account, action, ids)

@@ -1,5 +1,6 @@
 """What sync does when the layers below it tell of a change (their signals)."""
 
+import logging
 from typing import Any
 
 from django.dispatch import receiver
@@ -8,6 +9,8 @@ from accounts.models import GmailAccount
 from accounts.signals import gmail_account_connected, gmail_account_disconnecting
 from mail.signals import outbox_action_queued
 from sync import services, tasks
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(gmail_account_connected)
@@ -19,7 +22,15 @@ def start_sync(sender: type, account: GmailAccount, **kwargs: Any) -> None:
 
 @receiver(gmail_account_disconnecting)
 def stop_watch(sender: type, account: GmailAccount, **kwargs: Any) -> None:
-    services.watch_stop(account=account)
+    """Best effort: a mailbox must be removable even when Google is unreachable or the
+    token is already revoked."""
+    try:
+        services.watch_stop(account=account)
+    except Exception as error:
+        logger.warning(
+            "could not stop gmail watch",
+            extra={"account_id": account.pk, "error": type(error).__name__},
+        )
 
 
 @receiver(outbox_action_queued)

@@ -21,11 +21,10 @@ from django.db import transaction
 from django.db.models import Max, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
-from googleapiclient.http import HttpRequest
 
 from accounts.credentials import NeedsReconnect
 from accounts.models import GmailAccount
-from gmail.api import GmailClient
+from gmail.api import GmailClient, Request
 from gmail.client import Json
 from gmail.errors import HistoryTooOld, PermanentError, RetryLater, backoff_delay
 from mail import mirror
@@ -249,7 +248,7 @@ def _present(fetched: Iterable[Json | None]) -> list[GmailMessage]:
     return [cast(GmailMessage, resource) for resource in fetched if resource]
 
 
-def _message_gets(gmail: GmailClient, ids: Iterable[str]) -> dict[str, HttpRequest]:
+def _message_gets(gmail: GmailClient, ids: Iterable[str]) -> dict[str, Request]:
     return {mid: gmail.users.messages().get(userId="me", id=mid, format="full") for mid in ids}
 
 

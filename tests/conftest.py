@@ -86,6 +86,14 @@ def broker(settings):
     broker.redis.delete(*QUEUES)
 
 
+@pytest.fixture
+def no_celery(monkeypatch):
+    """The test flushes the outbox itself, to see each step, as the outbox worker would:
+    a user action queues no Celery task (the hand-off is covered end to end with a real
+    worker, in tests/sync/test_end_to_end.py)."""
+    monkeypatch.setattr("sync.tasks.outbox_flush_enqueue", lambda account_id: None)
+
+
 def pytest_terminal_summary(terminalreporter):
     """The chaos test's totals (how many seeds, changes, faults), after every run."""
     from tests.sync import chaos

@@ -8,9 +8,9 @@ from mail.actions import ACTIONS, Call, Effect, Kind
 from mail.models import Message, OutboxAction, Thread
 from support.mailbox import sync_until_done as sync
 from sync.outbox import outbox_flush
-from tests.sync.helpers import assert_mirror_equals_gmail, deliver, raw_message
+from tests.sync.helpers import a_conversation, assert_mirror_equals_gmail, deliver, raw_message
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_celery")]
 
 ALICE = "alice@example.com"
 # One service function per kind (the recipe of docs/architecture.md).
@@ -30,12 +30,6 @@ SERVICES = {
 LABEL_KINDS = [kind for kind, action in ACTIONS.items() if action.effect == Effect.LABELS]
 
 
-@pytest.fixture(autouse=True)
-def no_celery(monkeypatch):
-    # The test flushes the outbox itself, to see each step.
-    monkeypatch.setattr("sync.tasks.outbox_flush_enqueue", lambda account_id: None)
-
-
 def test_every_kind_but_the_free_ones_has_its_service():
     # LABELS takes the user's labels; SEND takes a message: both have their own tests.
     assert set(SERVICES) | {Kind.LABELS, Kind.SEND} == set(Kind)
@@ -45,12 +39,12 @@ def test_every_kind_but_the_free_ones_has_its_service():
 def test_each_label_action_makes_its_entry_s_effect_here_and_at_gmail(
     kind, emulator, mailbox, gmail
 ):
-    deliver(gmail, raw_message(to=ALICE, subject="first"))
-    deliver(gmail, raw_message(to=ALICE, subject="second"))
+    # Two messages in one thread, so "newest message only" shows.
+    thread_id = a_conversation(gmail, to=ALICE, replies=1)
     sync(mailbox)
-    # Both messages in one thread, so "newest message only" shows.
-    first, second = Message.objects.filter(account=mailbox).order_by("internal_date", "id")
-    Message.objects.filter(pk=second.pk).update(thread=first.thread)
+    first, second = Message.objects.filter(thread__gmail_id=thread_id).order_by(
+        "internal_date", "id"
+    )
     ids = [first.gmail_id, second.gmail_id]
     for label in ACTIONS[kind].remove:  # give the action something to remove
         if label == "TRASH":  # Gmail puts messages in Trash only by messages.trash
@@ -60,7 +54,7 @@ def test_each_label_action_makes_its_entry_s_effect_here_and_at_gmail(
             body = {"ids": ids, "addLabelIds": [label]}
             gmail.users().messages().batchModify(userId="me", body=body).execute()
     sync(mailbox)
-    thread = Thread.objects.get(pk=first.thread_id)
+    thread = Thread.objects.get(gmail_id=thread_id)
     spec = ACTIONS[kind]
 
     SERVICES[kind](thread=thread)

@@ -11,17 +11,10 @@ from support.mailbox import sync_until_done as sync
 from sync.outbox import outbox_flush
 from tests.sync.helpers import assert_mirror_equals_gmail, deliver, raw_message
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_celery")]
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
-
-
-@pytest.fixture(autouse=True)
-def no_celery(monkeypatch):
-    # These tests flush the outbox themselves, to see each step; the Celery hand-off is
-    # covered end to end with a real worker.
-    monkeypatch.setattr("sync.tasks.outbox_flush_enqueue", lambda account_id: None)
 
 
 @pytest.fixture

@@ -57,3 +57,15 @@ def assert_mirror_equals_gmail(emulator, account):
     mirror_state = mailbox_state(account=account)
     assert mirror_state["messages"] == gmail_state["messages"]
     return gmail_state
+
+
+def a_conversation(gmail, *, to, replies=2):
+    """A first message and `replies` answers to it, one thread at Gmail; returns its id."""
+    first = deliver(gmail, raw_message(to=to, subject="Lunch plans"))
+    parent = gmail.users().messages().get(userId="me", id=first["id"], format="metadata").execute()
+    message_id = next(
+        h["value"] for h in parent["payload"]["headers"] if h["name"].lower() == "message-id"
+    )
+    for _ in range(replies):
+        deliver(gmail, raw_message(to=to, subject="Re: Lunch plans", reply_to_id=message_id))
+    return first["threadId"]

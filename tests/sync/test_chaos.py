@@ -69,12 +69,6 @@ if os.environ.get("CHAOS_SEEDS"):
 STEPS = 60
 
 
-@pytest.fixture
-def no_celery(monkeypatch):
-    # The test flushes the outbox itself, as the outbox worker would.
-    monkeypatch.setattr("sync.tasks.outbox_flush_enqueue", lambda account_id: None)
-
-
 @pytest.fixture(autouse=True)
 def fast_and_quiet(monkeypatch, caplog):
     monkeypatch.setattr(gmail_api, "time", chaos.FastClock())

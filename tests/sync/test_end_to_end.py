@@ -14,7 +14,8 @@ from celery.signals import task_postrun
 from django.db import connection
 
 from config.celery_app import app
-from mail.models import Message
+from mail import services as mail_services
+from mail.models import Message, OutboxAction, Thread
 from support.mailbox import account_connect, sync_to_end
 from sync import services
 from sync.models import SyncStatus
@@ -124,3 +125,19 @@ def test_the_webhook_answers_in_milliseconds_while_the_worker_is_busy(
     assert p95 < 0.25  # generous: the benchmark holds the real budget
     emulator.set_faults(latency_ms=0)
     wait_for(lambda: SyncStatus.objects.filter(account=account, full_sync_state="done").exists())
+
+
+def test_a_users_action_reaches_gmail_through_the_outbox_worker(emulator, alice, worker):
+    """The hand-off the other tests stub out: the service saves the action, mail's
+    signal has sync queue the flush after commit, and the worker writes it to Gmail."""
+    account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
+    message = deliver(emulator.gmail(ALICE), raw_message(to=ALICE, subject="Archive me"))
+    sync_to_end(account)
+
+    mail_services.thread_archive(thread=Thread.objects.get(account=account))
+
+    def archived_at_gmail():
+        labels = emulator.state(ALICE)["messages"][message["id"]]["labelIds"]
+        return "INBOX" not in labels and not OutboxAction.objects.exists()
+
+    wait_for(archived_at_gmail)

@@ -7,7 +7,13 @@ from support.mailbox import account_connect
 from support.mailbox import sync_until_done as sync
 from sync import services
 from sync.models import SyncStatus
-from tests.sync.helpers import FULL_SCOPES, assert_mirror_equals_gmail, deliver, raw_message
+from tests.sync.helpers import (
+    FULL_SCOPES,
+    a_conversation,
+    assert_mirror_equals_gmail,
+    deliver,
+    raw_message,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -20,19 +26,8 @@ def gmail(emulator, mailbox):
     return emulator.gmail(ALICE, scopes=FULL_SCOPES)
 
 
-def a_conversation(gmail, replies=2):
-    first = deliver(gmail, raw_message(to=ALICE, subject="Lunch plans"))
-    parent = gmail.users().messages().get(userId="me", id=first["id"], format="metadata").execute()
-    message_id = next(
-        h["value"] for h in parent["payload"]["headers"] if h["name"].lower() == "message-id"
-    )
-    for _ in range(replies):
-        deliver(gmail, raw_message(to=ALICE, subject="Re: Lunch plans", reply_to_id=message_id))
-    return first["threadId"]
-
-
 def test_a_full_sync_mirrors_the_mailbox_exactly(emulator, mailbox, gmail):
-    thread_id = a_conversation(gmail)
+    thread_id = a_conversation(gmail, to=ALICE)
     for n in range(12):
         deliver(gmail, raw_message(to=ALICE, subject=f"Newsletter {n}", html=f"<p>Issue {n}</p>"))
     deliver(gmail, raw_message(to=ALICE, subject="Sent by me"), labels=["SENT"])
@@ -190,7 +185,7 @@ def test_a_killed_full_sync_resumes_where_it_stopped(emulator, mailbox, gmail, m
 
 
 def test_thread_label_rows_follow_the_messages(emulator, mailbox, gmail):
-    thread_id = a_conversation(gmail, replies=1)
+    thread_id = a_conversation(gmail, to=ALICE, replies=1)
     sync(mailbox)
     for message in gmail.users().threads().get(userId="me", id=thread_id).execute()["messages"]:
         gmail.users().messages().modify(
