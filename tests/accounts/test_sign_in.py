@@ -179,6 +179,22 @@ def test_signing_in_to_an_account_that_needs_reconnect_goes_through_consent(
     assert connected() == [account.pk]  # sync resumes once, after the consent
 
 
+def test_a_first_sign_in_that_google_gives_no_refresh_token_goes_through_consent(client, google):
+    # Google already holds a grant of Alice's to this client (Tern's database was
+    # restored from an old backup, say): without its consent screen it sends no refresh
+    # token, and a mailbox without one could never sync.
+    google.issue_tokens(ALICE)
+
+    again = sign_in(client, google, ALICE)
+
+    assert again["Location"].startswith(google.url)
+    assert not GmailAccount.objects.exists()
+    response = finish(client, consent(google, again["Location"], ALICE))
+    assert response["Location"] == "/mail/"
+    tokens = decrypt_tokens(GmailAccount.objects.get().encrypted_credentials)
+    assert tokens["refresh_token"].startswith("1//")
+
+
 def test_a_google_account_without_gmail_is_told_so_and_nothing_is_connected(
     client, emulator, broker
 ):
