@@ -1,4 +1,5 @@
-"""django-allauth hooks: Google is the only way in, and Tern needs the Gmail scope."""
+"""django-allauth hooks: Google is the only way in, Tern needs a Gmail scope and a
+mailbox, and asks for consent (a new refresh token) only when it needs one."""
 
 from typing import Any, NoReturn
 
@@ -157,7 +158,7 @@ def _refuse_without_gmail(request: HttpRequest, sociallogin: SocialLogin, proces
         return
     # Tern will not use this grant: hand it back rather than leave a token at Google.
     revoke_at_google(sociallogin.token.token_secret or sociallogin.token.token)
-    page = render(request, "accounts/no_gmail.html", {"process": process}, status=200)
+    page = render(request, "accounts/no_gmail.html", {"process": process})
     raise ImmediateHttpResponse(page)
 
 
