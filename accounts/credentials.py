@@ -22,6 +22,7 @@ from typing import Any, TypedDict
 import google.auth.exceptions
 import google.auth.transport.requests
 import google.oauth2.credentials
+import requests
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 KEY_LABEL = b"tern: oauth token encryption, v1"
 # google-auth treats a token as expired this long before its expiry (_helpers.py).
 REFRESH_MARGIN = dt.timedelta(minutes=3, seconds=45)
+REVOKE_TIMEOUT_S = 5
 
 
 class Tokens(TypedDict):
@@ -107,6 +109,21 @@ def tokens_store(
         account.scopes = " ".join(sorted(set(scopes)))
         fields.append("scopes")
     account.save(update_fields=fields)
+
+
+def revoke_at_google(token: str) -> bool:
+    """Revoke `token` at Google; returns whether Google has it no more.
+
+    Revoking a refresh token, or an access token issued with one, revokes the whole
+    grant. The token goes in the body, never in a URL that a proxy might log.
+    """
+    try:
+        response = requests.post(
+            google_url("revoke"), data={"token": token}, timeout=REVOKE_TIMEOUT_S
+        )
+    except requests.RequestException:
+        return False
+    return response.status_code in (200, 400)  # 400: already invalid
 
 
 def reencrypt_all() -> int:

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from gmail import scopes
+
 
 class User(AbstractUser):
     """A person using Tern. End users sign in with Google only; staff may also use a
@@ -48,3 +50,13 @@ class GmailAccount(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    @property
+    def granted_scopes(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+    @property
+    def can_delete_forever(self) -> bool:
+        """Whether the person granted the full Gmail scope, which messages.delete needs
+        (with gmail.modify alone, Tern offers Trash instead)."""
+        return scopes.can_delete_forever(self.granted_scopes)

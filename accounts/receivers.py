@@ -5,13 +5,13 @@ from typing import Any
 from allauth.account.signals import user_signed_up
 from allauth.socialaccount.models import SocialLogin
 from allauth.socialaccount.signals import social_account_added, social_account_updated
-from django.conf import settings
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from accounts.adapter import granted_scopes
+from accounts.adapter import granted_scopes, needs_consent
 from accounts.selectors import gmail_address_taken
 from accounts.services import gmail_account_connect
+from gmail.scopes import can_use_mailbox
 
 
 @receiver(user_signed_up)
@@ -26,7 +26,11 @@ def record_gmail_account(
         return
     # allauth sends social_account_updated before the adapter's scope check; a login
     # without the Gmail scope is refused there, and must not touch the stored tokens.
-    if settings.GMAIL_SCOPE not in granted_scopes(sociallogin):
+    if not can_use_mailbox(granted_scopes(sociallogin)):
+        return
+    # No refresh token came and Tern has no working one: the adapter sends the person
+    # back to Google's consent screen; until then the mailbox stays as it is.
+    if needs_consent(sociallogin):
         return
     owner = sociallogin.account.user
     if request.user.is_authenticated and request.user.pk != owner.pk:

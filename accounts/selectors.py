@@ -1,6 +1,8 @@
 from allauth.account.utils import filter_users_by_email
+from cryptography.fernet import InvalidToken
 from django.shortcuts import get_object_or_404
 
+from accounts.credentials import decrypt_tokens
 from accounts.models import GmailAccount, User
 
 
@@ -36,3 +38,23 @@ def local_user_with_address(*, email: str) -> bool:
     allauth's own signup check looks) without this Google account: a staff account
     made with a password, say."""
     return bool(filter_users_by_email(email))
+
+
+def has_mailbox(*, google_sub: str) -> bool:
+    """Whether Tern has a mailbox for this Google account, connected or waiting for a
+    reconnect."""
+    return GmailAccount.objects.filter(google_sub=google_sub).exists()
+
+
+def has_working_refresh_token(*, google_sub: str) -> bool:
+    """Whether Tern holds a refresh token for this Google account that Google has not
+    refused: the account is active and its stored tokens include one."""
+    account = GmailAccount.objects.filter(
+        google_sub=google_sub, status=GmailAccount.Status.ACTIVE
+    ).first()
+    if account is None or not account.encrypted_credentials:
+        return False
+    try:
+        return bool(decrypt_tokens(account.encrypted_credentials)["refresh_token"])
+    except InvalidToken:
+        return False

@@ -2,19 +2,15 @@
 
 import logging
 
-import requests
 from allauth.socialaccount.models import SocialAccount, SocialLogin
 from django.db import transaction
 
 from accounts.adapter import granted_scopes
-from accounts.credentials import decrypt_tokens, tokens_store
+from accounts.credentials import decrypt_tokens, revoke_at_google, tokens_store
 from accounts.models import GmailAccount, User
 from accounts.signals import gmail_account_connected, gmail_account_disconnecting
-from gmail.client import google_url
 
 logger = logging.getLogger(__name__)
-
-REVOKE_TIMEOUT_S = 5
 
 
 def gmail_account_connect(*, user: User, sociallogin: SocialLogin) -> GmailAccount:
@@ -78,15 +74,6 @@ def _revoke(account: GmailAccount) -> None:
     if not account.encrypted_credentials:
         return
     tokens = decrypt_tokens(account.encrypted_credentials)
-    # Revoking the refresh token revokes every access token issued from it. The token
-    # goes in the body, never in a URL that a proxy might log.
-    token = tokens["refresh_token"] or tokens["access_token"]
-    try:
-        response = requests.post(
-            google_url("revoke"), data={"token": token}, timeout=REVOKE_TIMEOUT_S
-        )
-        ok = response.status_code in (200, 400)  # 400: already invalid
-    except requests.RequestException:
-        ok = False
-    if not ok:
+    # Revoking the refresh token revokes every access token issued from it.
+    if not revoke_at_google(tokens["refresh_token"] or tokens["access_token"]):
         logger.warning("could not revoke google token", extra={"account_id": account.pk})

@@ -31,6 +31,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--issuer", help="iss of ID tokens (default: https://accounts.google.com)")
     parser.add_argument("--auto-consent", action="store_true", help="approve sign-ins at once")
     parser.add_argument("--token-ttl", type=int, help="access token lifetime in seconds")
+    parser.add_argument(
+        "--refresh-token-ttl",
+        type=int,
+        help="refresh token lifetime in seconds (Google's Testing status: 604800; default: none)",
+    )
     parser.add_argument("--quota", type=int, help="quota units per user per minute")
     parser.add_argument(
         "--live-interval",
@@ -53,6 +58,7 @@ def config_from(args: argparse.Namespace) -> Config:
         "client_secret": args.client_secret,
         "issuer": args.issuer,
         "token_ttl_s": args.token_ttl,
+        "refresh_token_ttl_s": args.refresh_token_ttl,
         "quota_units_per_minute": args.quota,
     }
     config.update({k: v for k, v in optional.items() if v is not None})

@@ -171,7 +171,8 @@ class EmulatorClient:
 
     def create_user(self, email: str, name: str | None = None, **options) -> dict:
         """`options`: `email_verified` (False: Google has not verified the address), `sub`
-        (a given subject: a Google account that changed its address)."""
+        (a given subject: a Google account that changed its address), `gmail` (False: a
+        Google account without Gmail)."""
         body = {"email": email, "name": name, **options}
         return self._ok(self.http.post("/_emulator/users", json=body))
 

@@ -14,6 +14,10 @@ class Config:
     auto_consent: bool = False
     token_ttl_s: int = 3599
     code_ttl_s: int = 600
+    # Refresh tokens older than this answer invalid_grant, and the grant goes with them
+    # (the next consent issues a new refresh token): Google's 7 days (604800) for an app
+    # in "Testing" publishing status. None: they live until revoked, as in production.
+    refresh_token_ttl_s: int | None = None
 
     # Quota, in Google's units.
     quota_units_per_minute: int = 15_000
@@ -53,6 +57,8 @@ def _coerce(key: str, kind, value):
         if "None" in str(kind):
             return None
         raise ValueError(f"{key} cannot be null")
+    if kind == int | None:
+        kind = int
     if kind is bool:
         if not isinstance(value, bool):
             raise ValueError(f"{key} must be a boolean")

@@ -52,7 +52,10 @@ async def create_user(request: Request) -> Response:
     try:
         body = await _json(request)
         email, name = str(body["email"]), str(body.get("name") or body["email"].split("@")[0])
-        options = {"email_verified": bool(body.get("email_verified", True))}
+        options = {
+            "email_verified": bool(body.get("email_verified", True)),
+            "gmail": bool(body.get("gmail", True)),
+        }
         if body.get("sub"):
             options["sub"] = str(body["sub"])
     except (ValueError, KeyError, AttributeError):
@@ -70,6 +73,7 @@ async def create_user(request: Request) -> Response:
             "email": identity.email,
             "name": identity.name,
             "sub": identity.sub,
+            "gmail": identity.gmail,
             "historyId": str(history_id),
         },
         status_code=201,
@@ -80,7 +84,7 @@ async def list_users(request: Request) -> Response:
     emulator = _emulator(request)
     with emulator.lock:
         users = [
-            {"email": i.email, "name": i.name, "sub": i.sub}
+            {"email": i.email, "name": i.name, "sub": i.sub, "gmail": i.gmail}
             for i in emulator.identities.users.values()
         ]
     return JSONResponse({"users": users})

@@ -123,6 +123,9 @@ def _mailbox_for(emulator, user_id: str, email: str):
     mailbox = emulator.mailbox(email)
     if mailbox is None:
         raise errors.unauthenticated()
+    if not emulator.identities.users[mailbox.email].gmail:
+        # A Google account without Gmail: the token is good, every method refuses.
+        raise errors.failed_precondition("Mail service not enabled")
     return mailbox
 
 

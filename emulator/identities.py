@@ -28,6 +28,10 @@ class Identity:
     sub: str
     # Google says whether it verified the address; an unverified one must not sign in.
     email_verified: bool = True
+    # A Google account without Gmail (made for YouTube or Docs, or a Workspace user
+    # whose admin turned Gmail off) signs in, and every Gmail API call of it answers
+    # 400 failedPrecondition "Mail service not enabled".
+    gmail: bool = True
 
     @property
     def given_name(self) -> str:
@@ -61,6 +65,7 @@ class RefreshToken:
     email: str
     client_id: str
     scopes: frozenset[str]
+    issued_at: float = 0.0
 
 
 @dataclass
@@ -85,13 +90,21 @@ class Identities:
     offline_grants: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
 
     def add_user(
-        self, email: str, name: str, *, sub: str | None = None, email_verified: bool = True
+        self,
+        email: str,
+        name: str,
+        *,
+        sub: str | None = None,
+        email_verified: bool = True,
+        gmail: bool = True,
     ) -> Identity:
         # A stable 21-digit subject, like Google's, derived from the address; a given one
         # plays a Google account that changed its address.
         digest = int(hashlib.sha256(email.encode()).hexdigest(), 16)
         sub = sub or str(10**20 + digest % 10**20)
-        identity = Identity(email=email, name=name, sub=sub, email_verified=email_verified)
+        identity = Identity(
+            email=email, name=name, sub=sub, email_verified=email_verified, gmail=gmail
+        )
         self.users[email] = identity
         return identity
 
@@ -128,10 +141,29 @@ class Identities:
             email=email,
             client_id=client_id,
             scopes=scopes,
+            issued_at=self.clock.now(),
         )
         self.refresh_tokens[token.token] = token
         self.offline_grants[(email, client_id)] = scopes
         return token
+
+    def expire_refresh_tokens(self, ttl: float | None) -> int:
+        """Drop refresh tokens issued more than `ttl` seconds ago; answers how many.
+
+        As for an app in "Testing" status the authorization itself expires: a grant left
+        with no refresh token is forgotten, so the next consent issues a new one.
+        """
+        if not ttl:
+            return 0
+        cutoff = self.clock.now() - ttl
+        doomed = [r for r in self.refresh_tokens.values() if r.issued_at <= cutoff]
+        for grant in doomed:
+            del self.refresh_tokens[grant.token]
+        for grant in doomed:
+            key = (grant.email, grant.client_id)
+            if not any((r.email, r.client_id) == key for r in self.refresh_tokens.values()):
+                self.offline_grants.pop(key, None)
+        return len(doomed)
 
     def live_access_token(self, token: str) -> AccessToken | None:
         found = self.access_tokens.get(token)

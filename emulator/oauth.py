@@ -152,6 +152,7 @@ async def consent(request: Request) -> Response:
 
 def _approve(emulator, params: dict, email: str) -> Response:
     identities, config = emulator.identities, emulator.config
+    identities.expire_refresh_tokens(config.refresh_token_ttl_s)
     scopes = normalize_scopes(params["scope"])
     offline = params.get("access_type") == "offline"
     key = (email, params["client_id"])
@@ -306,6 +307,7 @@ def _exchange_code(request: Request, emulator, form, client_id: str) -> Response
 
 def _refresh(request: Request, emulator, form, client_id: str) -> Response:
     identities = emulator.identities
+    identities.expire_refresh_tokens(emulator.config.refresh_token_ttl_s)
     grant = identities.refresh_tokens.get(form.get("refresh_token", ""))
     if grant is None or grant.client_id != client_id:
         return _token_error(400, "invalid_grant", "Token has been expired or revoked.")

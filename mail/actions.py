@@ -9,8 +9,11 @@ and the tests read the same table.
 To add an action: one entry here, one service function in mail/services.py, one test.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
+
+from gmail.scopes import GMAIL_FULL
 
 
 class Kind(StrEnum):
@@ -52,6 +55,13 @@ class Call(StrEnum):
 REFUSED = "Gmail refused this change ({error})."
 
 
+class ActionNotAllowed(Exception):
+    """The account did not grant Tern the scope this action needs: it is refused before
+    anything is queued (the page should not have offered it)."""
+
+    message_is_safe = True  # the table's own words
+
+
 @dataclass(frozen=True)
 class Action:
     kind: Kind
@@ -69,9 +79,17 @@ class Action:
     # Gmail stars a conversation by starring its newest message.
     newest_message_only: bool = False
     refused: str = REFUSED  # what the user reads when Gmail refuses it for good
+    # The OAuth scope the call needs beyond gmail.modify, if any; without it the action
+    # is not offered, and refused with `not_allowed` before it is queued.
+    needs_scope: str | None = None
+    not_allowed: str = ""
 
     def refused_message(self, error: Exception) -> str:
         return self.refused.format(error=error)
+
+    def allowed_with(self, scopes: Collection[str]) -> bool:
+        """Whether an account that granted `scopes` may take this action."""
+        return self.needs_scope is None or self.needs_scope in scopes
 
 
 def _modify(
@@ -107,6 +125,10 @@ ACTIONS: dict[Kind, Action] = {
             "Delete forever",
             Call.BATCH_DELETE,
             effect=Effect.DELETE,
+            # messages.batchDelete answers 403 insufficientPermissions under gmail.modify.
+            needs_scope=GMAIL_FULL,
+            not_allowed="Tern's access to this Gmail account does not include deleting "
+            "forever. Move the conversation to Trash instead; Gmail empties it after 30 days.",
             refused="Gmail did not allow deleting forever (Tern's access to Gmail does not "
             "include it): the messages are still in Gmail. Move them to Trash instead; Gmail "
             "empties it after 30 days.",

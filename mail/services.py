@@ -16,7 +16,7 @@ from django.db import transaction
 
 from accounts.models import GmailAccount
 from mail import mirror
-from mail.actions import ACTIONS, Kind
+from mail.actions import ACTIONS, ActionNotAllowed, Kind
 from mail.models import Message, OutboxAction, Thread
 from mail.signals import outbox_action_queued
 
@@ -68,6 +68,8 @@ def thread_untrash(*, thread: Thread) -> OutboxAction:
 
 
 def thread_delete_forever(*, thread: Thread) -> OutboxAction:
+    """Raises ActionNotAllowed unless the account granted the full Gmail scope
+    (`GmailAccount.can_delete_forever` says whether to offer it)."""
     return _act_on_thread(thread, Kind.DELETE)
 
 
@@ -107,6 +109,8 @@ def _act(
     thread_gmail_id: str = "",
 ) -> OutboxAction:
     spec = ACTIONS[kind]
+    if not spec.allowed_with(account.granted_scopes):
+        raise ActionNotAllowed(spec.not_allowed)
     action = OutboxAction(
         account=account,
         kind=kind,

@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from gmail.scopes import GMAIL_MODIFY, IDENTITY_SCOPES, can_use_mailbox
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
@@ -282,15 +284,27 @@ if SENTRY_DSN:
 _GOOGLE_ACCOUNTS = GOOGLE_EMULATOR_URL or "https://accounts.google.com"
 _GOOGLE_OAUTH2 = GOOGLE_EMULATOR_URL or "https://oauth2.googleapis.com"
 _GOOGLE_APIS = GOOGLE_EMULATOR_URL or "https://www.googleapis.com"
-GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.modify"
+# The Gmail scopes sign-in asks for. gmail.modify (the default) reads, labels, trashes and
+# sends; adding https://mail.google.com/ lets people delete forever (docs/google-setup.md).
+GMAIL_SCOPES = env.list("GMAIL_SCOPES", default=[GMAIL_MODIFY])
+if not can_use_mailbox(GMAIL_SCOPES):
+    raise ImproperlyConfigured(
+        "GMAIL_SCOPES must include https://www.googleapis.com/auth/gmail.modify "
+        "or https://mail.google.com/."
+    )
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(_GOOGLE_ACCOUNTS)
 SOCIALACCOUNT_PROVIDERS = {
     "google": {
         "APPS": [
             {"client_id": GOOGLE_CLIENT_ID, "secret": GOOGLE_CLIENT_SECRET, "key": ""},
         ],
-        "SCOPE": ["openid", "email", "profile", GMAIL_SCOPE],
-        "AUTH_PARAMS": {"access_type": "offline", "prompt": "consent"},
+        # accounts.adapter.TernGoogleProvider reads GMAIL_SCOPES at each sign-in instead.
+        "SCOPE": [*IDENTITY_SCOPES, *GMAIL_SCOPES],
+        # No consent screen for a returning person (each consent mints another refresh
+        # token, up to Google's cap of 100 per account and client): TernGoogleProvider
+        # asks for consent when connecting a mailbox, and the adapter when Tern holds no
+        # working refresh token for the account that signed in.
+        "AUTH_PARAMS": {"access_type": "offline", "prompt": "select_account"},
         "OAUTH_PKCE_ENABLED": True,
         "FETCH_USERINFO": True,
         "AUTHORIZE_URL": f"{_GOOGLE_ACCOUNTS}/o/oauth2/v2/auth",

@@ -5,7 +5,9 @@ emulator's consent page). allauth talks to the emulator's token and userinfo end
 itself, as it would to Google.
 """
 
+import html
 import logging
+import re
 import urllib.parse
 
 import httpx
@@ -18,6 +20,7 @@ from accounts.credentials import NeedsReconnect, account_credentials, decrypt_to
 from accounts.models import GmailAccount, User
 from emulator.client import DEFAULT_SCOPES
 from sync.models import SyncStatus
+from tests.accounts.factories import GmailAccountFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,6 +28,7 @@ ALICE = "alice@example.com"
 ALICE_WORK = "alice@work.example"
 BOB = "bob@example.com"
 GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.modify"
+FULL_SCOPE = "https://mail.google.com/"
 
 
 @pytest.fixture
@@ -73,18 +77,158 @@ def finish(client, callback_url):
 
 
 def sign_in(client, emulator, email, process="login", **kwargs):
-    return finish(client, consent(emulator, start(client, process), email, **kwargs))
+    """The whole sign-in, as a person clicks through it: when Tern sends the browser back
+    to Google's consent screen (Google gave no refresh token), through that one too."""
+    response = finish(client, consent(emulator, start(client, process), email, **kwargs))
+    if response.status_code == 302 and response["Location"].startswith(emulator.url):
+        response = finish(client, consent(emulator, response["Location"], email, **kwargs))
+    return response
 
 
-def test_the_consent_request_asks_for_gmail_offline_with_pkce(client, google):
-    url = start(client)
-    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+def query_of(url):
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+
+
+def test_the_sign_in_request_asks_for_gmail_offline_with_pkce_and_no_consent_screen(client, google):
+    query = query_of(start(client))
 
     assert set(query["scope"].split()) == set(DEFAULT_SCOPES)
     assert query["access_type"] == "offline"
-    assert query["prompt"] == "consent"
+    # A returning person is not shown Google's consent screen again (each one would mint
+    # another refresh token, toward Google's cap of 100 per account and client).
+    assert query["prompt"] == "select_account"
     assert query["code_challenge_method"] == "S256"
     assert query["state"]
+
+
+def test_connecting_a_mailbox_asks_for_consent(client, google, alice):
+    client.force_login(alice)
+
+    query = query_of(start(client, process="connect"))
+
+    assert "consent" in query["prompt"].split()
+    assert query["access_type"] == "offline"
+
+
+def test_the_scopes_asked_for_follow_the_gmail_scopes_setting(client, google, settings):
+    settings.GMAIL_SCOPES = [GMAIL_SCOPE, FULL_SCOPE]
+
+    response = sign_in(client, google, ALICE)
+
+    assert FULL_SCOPE in query_of(start(client, process="connect"))["scope"].split()
+    assert response["Location"] == "/mail/"
+    assert GmailAccount.objects.get().can_delete_forever
+
+
+def test_a_returning_user_signs_in_without_consent_and_keeps_a_working_refresh_token(
+    client, google, django_capture_on_commit_callbacks
+):
+    sign_in(client, google, ALICE)
+    first = decrypt_tokens(GmailAccount.objects.get().encrypted_credentials)
+    client.post("/accounts/logout/")
+
+    url = start(client)
+    response = finish(client, consent(google, url, ALICE))
+
+    # Google minted no new refresh token; the one Tern keeps still works.
+    assert [t["token"] for t in google.tokens(ALICE)["refresh_tokens"]] == [first["refresh_token"]]
+    assert query_of(url)["prompt"] == "select_account"
+    assert response["Location"] == "/mail/"
+    account = GmailAccount.objects.get()
+    assert account.status == GmailAccount.Status.ACTIVE
+    assert decrypt_tokens(account.encrypted_credentials)["refresh_token"] == first["refresh_token"]
+    GmailAccount.objects.filter(pk=account.pk).update(token_expiry=timezone.now())
+    credentials = account_credentials(GmailAccount.objects.get())
+    credentials.refresh(None)
+    assert credentials.token not in (None, first["access_token"])
+    assert GmailAccount.objects.get().status == GmailAccount.Status.ACTIVE
+
+
+def test_the_reconnect_button_asks_for_consent_for_that_account(client, google, alice):
+    client.force_login(alice)
+    account = GmailAccountFactory(user=alice, email=ALICE, status=GmailAccount.Status.NEEDS_REAUTH)
+    page = client.get("/mail/").content.decode()
+    action = re.search(r'action="([^"]*process=connect[^"]*)"', page)
+    assert action, page
+
+    url = client.post(html.unescape(action.group(1)))["Location"]
+
+    assert "consent" in query_of(url)["prompt"].split()
+    assert query_of(url)["login_hint"] == account.email
+
+
+def test_signing_in_to_an_account_that_needs_reconnect_goes_through_consent(
+    client, google, connected, django_capture_on_commit_callbacks
+):
+    sign_in(client, google, ALICE)
+    account = GmailAccount.objects.get()
+    old = decrypt_tokens(account.encrypted_credentials)["refresh_token"]
+    # Google refused Tern's refresh token (its grant is still there, so a sign-in without
+    # the consent screen brings no new refresh token).
+    GmailAccount.objects.filter(pk=account.pk).update(status=GmailAccount.Status.NEEDS_REAUTH)
+    client.post("/accounts/logout/")
+
+    url = start(client)
+    again = finish(client, consent(google, url, ALICE))
+
+    assert query_of(url)["prompt"] == "select_account"
+    assert again.status_code == 302 and again["Location"].startswith(google.url)
+    retry = query_of(again["Location"])
+    assert "consent" in retry["prompt"].split() and retry["login_hint"] == ALICE
+    with django_capture_on_commit_callbacks(execute=True):
+        response = finish(client, consent(google, again["Location"], ALICE))
+    assert response["Location"] == "/mail/"
+    account.refresh_from_db()
+    assert account.status == GmailAccount.Status.ACTIVE
+    assert decrypt_tokens(account.encrypted_credentials)["refresh_token"] not in (None, old)
+    assert connected() == [account.pk]  # sync resumes once, after the consent
+
+
+def test_a_first_sign_in_that_google_gives_no_refresh_token_goes_through_consent(client, google):
+    # Google already holds a grant of Alice's to this client (Tern's database was
+    # restored from an old backup, say): without its consent screen it sends no refresh
+    # token, and a mailbox without one could never sync.
+    google.issue_tokens(ALICE)
+
+    again = finish(client, consent(google, start(client), ALICE))
+
+    assert again["Location"].startswith(google.url)
+    assert not GmailAccount.objects.exists()
+    response = finish(client, consent(google, again["Location"], ALICE))
+    assert response["Location"] == "/mail/"
+    tokens = decrypt_tokens(GmailAccount.objects.get().encrypted_credentials)
+    assert tokens["refresh_token"].startswith("1//")
+
+
+def test_a_google_account_without_gmail_is_told_so_and_nothing_is_connected(
+    client, emulator, broker
+):
+    emulator.create_user(ALICE, "Alice Example", gmail=False)
+
+    response = sign_in(client, emulator, ALICE)
+
+    assert response.status_code == 200
+    assert "That Google account has no Gmail" in response.content.decode()
+    assert not User.objects.exists()
+    assert not SocialAccount.objects.exists() and not GmailAccount.objects.exists()
+    assert broker.names() == []  # no sync queued for a mailbox that is not there
+    assert "_auth_user_id" not in client.session
+    # Tern gave back the grant it will not use.
+    assert emulator.tokens(ALICE) == {"access_tokens": [], "refresh_tokens": []}
+
+
+def test_connecting_a_google_account_without_gmail_keeps_the_user_as_they_were(
+    client, google, broker
+):
+    google.create_user("nomail@example.com", "No Mail", gmail=False)
+    sign_in(client, google, ALICE)
+
+    response = sign_in(client, google, "nomail@example.com", process="connect")
+
+    assert "That Google account has no Gmail" in response.content.decode()
+    alice = User.objects.get()
+    assert list(alice.gmail_accounts.values_list("email", flat=True)) == [ALICE]
+    assert SocialAccount.objects.count() == 1
 
 
 def test_first_sign_in_creates_the_user_and_the_connected_account(

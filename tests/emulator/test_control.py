@@ -1,8 +1,11 @@
 """The control API under /_emulator/."""
 
 import base64
+import json
 
 import httpx
+import pytest
+from googleapiclient.errors import HttpError
 
 from tests.emulator.conftest import rfc822
 
@@ -74,3 +77,41 @@ def test_it_measures_its_own_throughput(emulator, alice, alice_gmail):
 
     assert server["requests_total"] >= 5
     assert server["requests_per_second_10s"] > 0
+
+
+def test_a_user_without_gmail_signs_in_and_every_gmail_call_refuses(emulator):
+    created = emulator.create_user("dana@example.com", "Dana", gmail=False)
+    tokens = emulator.sign_in("dana@example.com")  # a Google account: sign-in works
+    gmail = emulator.gmail("dana@example.com")
+
+    with pytest.raises(HttpError) as profile:
+        gmail.users().getProfile(userId="me").execute()
+    with pytest.raises(HttpError) as listing:
+        gmail.users().messages().list(userId="me").execute()
+
+    assert created["gmail"] is False and tokens["access_token"]
+    for caught in (profile, listing):
+        # Gmail's body, as other clients report it (FlowCrypt #435, fluent-smtp #152).
+        assert json.loads(caught.value.content) == {
+            "error": {
+                "code": 400,
+                "message": "Mail service not enabled",
+                "errors": [
+                    {
+                        "message": "Mail service not enabled",
+                        "domain": "global",
+                        "reason": "failedPrecondition",
+                    }
+                ],
+                "status": "FAILED_PRECONDITION",
+            }
+        }
+
+
+def test_users_have_gmail_unless_told_otherwise(emulator, alice, alice_gmail):
+    users = {
+        u["email"]: u["gmail"] for u in httpx.get(f"{emulator.url}/_emulator/users").json()["users"]
+    }
+
+    assert users == {alice: True}
+    assert alice_gmail.users().getProfile(userId="me").execute()["emailAddress"] == alice

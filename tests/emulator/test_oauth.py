@@ -323,3 +323,36 @@ def test_it_lists_live_tokens_for_a_user(emulator, alice):
 
     assert [t["token"] for t in live["access_tokens"]] == [tokens["access_token"]]
     assert [t["token"] for t in live["refresh_tokens"]] == [tokens["refresh_token"]]
+
+
+def test_it_expires_refresh_tokens_after_their_ttl(emulator, alice):
+    # Google's "Testing" publishing status: refresh tokens die 7 days after consent.
+    emulator.set_config(refresh_token_ttl_s=604800)
+    credentials = emulator.credentials(alice)
+    credentials.expiry = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=1)
+    build_service(credentials).users().getProfile(userId="me").execute()  # refreshes: alive
+
+    emulator.advance_clock(604800)
+    credentials.expiry = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=1)
+
+    with pytest.raises(RefreshError, match="invalid_grant"):
+        build_service(credentials).users().getProfile(userId="me").execute()
+    assert emulator.tokens(alice)["refresh_tokens"] == []
+
+
+def test_an_expired_grant_gives_a_new_refresh_token_without_prompt_consent(emulator, alice):
+    emulator.set_config(refresh_token_ttl_s=60)
+    assert "refresh_token" in emulator.sign_in(alice, prompt="select_account")
+    assert "refresh_token" not in emulator.sign_in(alice, prompt="select_account")
+
+    emulator.advance_clock(61)
+
+    # The authorization expired with its token: Google asks again, and issues a new one.
+    assert "refresh_token" in emulator.sign_in(alice, prompt="select_account")
+
+
+def test_the_refresh_token_ttl_is_a_command_line_flag():
+    from emulator.__main__ import config_from, parse_args
+
+    assert config_from(parse_args(["--refresh-token-ttl", "604800"])).refresh_token_ttl_s == 604800
+    assert config_from(parse_args([])).refresh_token_ttl_s is None

@@ -9,7 +9,12 @@ from mail.models import Message, OutboxAction, Thread
 from mail.selectors import failed_actions, thread_list
 from support.mailbox import sync_until_done as sync
 from sync.outbox import outbox_flush
-from tests.sync.helpers import assert_mirror_equals_gmail, deliver, raw_message
+from tests.sync.helpers import (
+    assert_mirror_equals_gmail,
+    believe_delete_allowed,
+    deliver,
+    raw_message,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_celery")]
 
@@ -84,6 +89,8 @@ def test_a_refused_action_is_shown_and_the_mirror_shows_gmail_again(
     emulator, mailbox, three_threads
 ):
     thread = three_threads[2]
+    believe_delete_allowed(mailbox)
+    thread.refresh_from_db()
     services.thread_delete_forever(thread=thread)  # gmail.modify may not delete for good
     assert not Message.objects.filter(thread_id=thread.pk).exists()
 

@@ -9,6 +9,7 @@ import email.message
 import email.utils
 import itertools
 
+from accounts.models import GmailAccount
 from sync.selectors import mailbox_state
 
 FULL_SCOPES = (
@@ -69,3 +70,13 @@ def a_conversation(gmail, *, to, replies=2):
     for _ in range(replies):
         deliver(gmail, raw_message(to=to, subject="Re: Lunch plans", reply_to_id=message_id))
     return first["threadId"]
+
+
+def believe_delete_allowed(account):
+    """Tern's record of the grant says https://mail.google.com/, so delete forever is
+    offered, while the tokens carry gmail.modify only: Gmail refuses the delete (403
+    insufficientPermissions), the path of an action Gmail refuses for good."""
+    scopes = {*account.scopes.split(), "https://mail.google.com/"}
+    GmailAccount.objects.filter(pk=account.pk).update(scopes=" ".join(sorted(scopes)))
+    account.refresh_from_db()
+    return account

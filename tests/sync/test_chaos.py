@@ -44,7 +44,7 @@ from sync.outbox import outbox_flush
 from sync.selectors import mailbox_state
 from sync.services import Outcome, mailbox_sync, watch_register
 from tests.sync import chaos
-from tests.sync.helpers import FULL_SCOPES, deliver, raw_message
+from tests.sync.helpers import FULL_SCOPES, believe_delete_allowed, deliver, raw_message
 
 ALICE = "alice@example.com"
 # Seeds 1-16, plus two that hit bugs the first sixteen miss. On 99df567 (before the
@@ -99,6 +99,7 @@ def test_the_mirror_converges_under_chaos(seed, emulator, alice, monkeypatch, no
     print(f"\nchaos seed={seed} (replay: pytest tests/sync/test_chaos.py -s -k seed_{seed})")
     emulator.set_config(token_ttl_s=chaos.TOKEN_TTL_S)
     account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
+    believe_delete_allowed(account)  # Gmail refuses delete forever: the backstop
     emulator.create_user(chaos.BOB, "Bob Example")
     killer = chaos.Killer()
     killer.install(monkeypatch)
@@ -151,6 +152,7 @@ def test_pushes_webhook_and_a_real_worker_converge_under_chaos(
     seed = REAL_PATH_SEED
     print(f"\nchaos seed={seed} (real path: push -> webhook -> Celery worker)")
     account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
+    believe_delete_allowed(account)  # Gmail refuses delete forever: the backstop
     emulator.create_user(chaos.BOB, "Bob Example")
     sync_to_end(account)
     emulator.set_config(
@@ -284,6 +286,7 @@ def test_repro_a_refused_action_whose_restore_fails_is_still_restored(emulator, 
     back then fails (messages.get down). The RetryLater escapes outbox_flush, the action
     is FAILED, and the mirror never gets the messages back: no history will mention them."""
     account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
+    believe_delete_allowed(account)  # Gmail refuses delete forever: the backstop
     gmail = chaos.own_client(emulator, ALICE, FULL_SCOPES)
     deliver(gmail, raw_message(to=ALICE, subject="Keep me"))
     sync_until_done(account)
@@ -310,6 +313,7 @@ def test_repro_a_full_resync_keeps_what_a_refused_action_restored_meanwhile(
     monkeypatch.setattr("sync.services.LIST_PAGE_SIZE", 2)
     monkeypatch.setattr("sync.services.FULL_SYNC_PAGES_PER_SLICE", 1)
     account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
+    believe_delete_allowed(account)  # Gmail refuses delete forever: the backstop
     gmail = chaos.own_client(emulator, ALICE, FULL_SCOPES)
     for n in range(5):
         deliver(gmail, raw_message(to=ALICE, subject=f"Message {n}"))

@@ -11,6 +11,7 @@ from tests.sync.helpers import (
     FULL_SCOPES,
     a_conversation,
     assert_mirror_equals_gmail,
+    believe_delete_allowed,
     deliver,
     raw_message,
 )
@@ -263,6 +264,7 @@ def test_a_users_action_waits_for_a_sync_writing_the_same_mailbox(emulator, alic
     from mail import services as mail_services
 
     account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
+    believe_delete_allowed(account)
     gmail = emulator.gmail(ALICE)
     first = deliver(gmail, raw_message(to=ALICE, subject="Plans"))
     sync(account)
