@@ -84,6 +84,29 @@ def test_new_mail_reaches_the_mirror_moments_after_the_push(emulator, watched_ma
     assert status.history_id == int(emulator.state(ALICE)["historyId"])
 
 
+def test_a_burst_whose_pushes_gmail_dropped_is_mirrored_without_waiting_for_the_poll(
+    emulator, watched_mailbox, worker
+):
+    """Gmail pushes once a second per mailbox at most and drops the rest. Mail that
+    arrives just after a push brings none; no beat runs here, so the quiet-mailbox poll
+    cannot rescue it: only the engine's second look after a busy sync can."""
+    emulator.set_faults(push_drop_over_rate=True)
+    gmail = emulator.gmail(ALICE)
+    time.sleep(1.1)  # past the interval of the pushes the fixture's own changes made
+    started = time.monotonic()
+    first = deliver(gmail, raw_message(to=ALICE, subject="burst 0"))
+    wait_for(lambda: Message.objects.filter(gmail_id=first["id"]).exists())
+    # Within the second after the push that brought the first: every push is dropped.
+    rest = [deliver(gmail, raw_message(to=ALICE, subject=f"burst {n}")) for n in range(1, 5)]
+    assert time.monotonic() - started < 1, "the burst outlasted Gmail's push interval"
+
+    ids = {message["id"] for message in rest}
+    took = wait_for(lambda: Message.objects.filter(gmail_id__in=ids).count() == len(ids), 10)
+
+    print(f"dropped pushes: {emulator.stats()['pushes']['dropped']}, mirrored after {took:.1f} s")
+    assert emulator.stats()["pushes"]["dropped"] >= 1
+
+
 def test_the_webhook_answers_in_milliseconds_while_the_worker_is_busy(
     emulator, alice, settings, worker, client, monkeypatch
 ):
