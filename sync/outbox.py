@@ -12,6 +12,7 @@ import base64
 import datetime as dt
 import email
 import logging
+import re
 from dataclasses import dataclass
 
 from django.db.models import F
@@ -23,7 +24,7 @@ from gmail.api import GmailClient
 from gmail.client import Json
 from gmail.errors import PermanentError, RetryLater, backoff_delay
 from mail.actions import Call
-from mail.models import OutboxAction
+from mail.models import Message, OutboxAction
 from sync.clients import gmail_client
 from sync.coordination import MailboxLock, coalesced_run
 
@@ -133,6 +134,8 @@ def _write_back(gmail: GmailClient, group: list[OutboxAction]) -> None:
 OUTBOX_ID_HEADER = "X-Tern-Outbox-Id"
 # How far back a retry looks for its draft, or its sent message, after a crash.
 RECOVERY_WINDOW = 50
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+MAX_REFERENCES = 10  # ids in a reply's References; each is short, the line stays < 998
 
 
 class DraftVanished(PermanentError):
@@ -217,8 +220,50 @@ def _raw(action: OutboxAction) -> bytes:
 
 
 def _raw_with_outbox_id(action: OutboxAction) -> str:
-    header = f"{OUTBOX_ID_HEADER}: {_outbox_id(action)}\r\n".encode("ascii", "replace")
-    return base64.urlsafe_b64encode(header + _raw(action)).decode()
+    """The message to draft: the user's, with OUTBOX_ID_HEADER and, for a reply that
+    lacks them, In-Reply-To and References (Gmail threads by them besides threadId and
+    the subject; so do the recipients' mail programs)."""
+    raw = _raw(action)
+    headers = [(OUTBOX_ID_HEADER, _outbox_id(action)), *_reply_headers(action, raw)]
+    newline = b"\r\n" if raw.split(b"\n", 1)[0].endswith(b"\r") else b"\n"
+    # References is folded between ids, so that no line outgrows RFC 5322's 998.
+    head = b"".join(
+        f"{name}: {value}".encode("ascii", "replace").replace(b"> <", b">" + newline + b" <")
+        + newline
+        for name, value in headers
+    )
+    return base64.urlsafe_b64encode(head + raw).decode()
+
+
+def _reply_headers(action: OutboxAction, raw: bytes) -> list[tuple[str, str]]:
+    """In-Reply-To and References naming the newest message of the thread replied to,
+    each only where the message has none of its own."""
+    message = email.message_from_bytes(raw)
+    if not action.thread_gmail_id or (message["In-Reply-To"] and message["References"]):
+        return []
+    parent = (
+        Message.objects.filter(
+            account_id=action.account_id, thread__gmail_id=action.thread_gmail_id
+        )
+        .exclude(rfc822_message_id="")
+        .exclude(labels__gmail_id="DRAFT")
+        .order_by("-internal_date", "-id")
+        .first()
+    )
+    if parent is None:
+        return []
+    parent_id = MESSAGE_ID.findall(parent.rfc822_message_id)[:1]
+    if not parent_id:
+        return []
+    earlier = MESSAGE_ID.findall(parent.references or parent.in_reply_to)
+    # Long threads: the first and the newest ids, as RFC 5322 suggests trimming.
+    references = list(dict.fromkeys([*earlier[:1], *earlier[-(MAX_REFERENCES - 2) :], *parent_id]))
+    headers = []
+    if not message["In-Reply-To"]:
+        headers.append(("In-Reply-To", parent_id[0]))
+    if not message["References"]:
+        headers.append(("References", " ".join(references)))
+    return headers
 
 
 def _find_draft(gmail: GmailClient, action: OutboxAction) -> str | None:

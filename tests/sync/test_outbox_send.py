@@ -132,8 +132,13 @@ def test_a_send_whose_draft_was_discarded_elsewhere_is_failed_not_sent_twice(
     assert subjects_at(bob, "Dinner?") == []
 
 
-def test_a_reply_goes_into_its_thread(emulator, mailbox, gmail, bob):
-    deliver(gmail, raw_message(to=ALICE, sender=BOB, subject="Plans"))
+def test_a_reply_carries_its_thread_id_in_reply_to_and_references(emulator, mailbox, gmail, bob):
+    """Gmail threads a reply by all three (and the recipient's mail program by the two
+    headers): the outbox adds the headers a reply lacks, from the thread's newest message."""
+    first = raw_message(to=ALICE, sender=BOB, subject="Plans")
+    second = raw_message(to=ALICE, sender=BOB, subject="Re: Plans", reply_to_id=first["Message-ID"])
+    deliver(gmail, first)
+    deliver(gmail, second)
     sync(mailbox)
     thread = Thread.objects.get(account=mailbox)
 
@@ -142,3 +147,13 @@ def test_a_reply_goes_into_its_thread(emulator, mailbox, gmail, bob):
 
     sent = gmail.users().messages().list(userId="me", labelIds=["SENT"]).execute()["messages"]
     assert [m["threadId"] for m in sent] == [thread.gmail_id]
+    at_bob = bob.users().messages().list(userId="me").execute()["messages"][0]
+    got = (
+        bob.users()
+        .messages()
+        .get(userId="me", id=at_bob["id"], format="metadata")
+        .execute()["payload"]["headers"]
+    )
+    headers = {h["name"]: h["value"] for h in got}
+    assert headers["In-Reply-To"] == second["Message-ID"]
+    assert headers["References"].split() == [first["Message-ID"], second["Message-ID"]]
