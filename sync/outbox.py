@@ -5,7 +5,8 @@ table of mail/actions.py. Consecutive actions of kinds that coalesce, with the s
 labels, become one messages.batchModify (up to 1000 ids, 50 units, however many
 messages). An action Gmail refuses for good (400, 403 forbidden) is marked FAILED and
 shown to its user; it is never dropped silently. A transient failure leaves it and
-everything after it pending, to keep their order.
+everything after it pending, to keep their order. A send goes through a Gmail draft,
+each step stored as Gmail answers it, so that no crash or retry sends it twice.
 """
 
 import base64
@@ -32,6 +33,14 @@ logger = logging.getLogger(__name__)
 
 BATCH_MODIFY_MAX = 1000
 PENDING_WINDOW = 100
+
+# Gmail may replace the Message-ID of a message it sends (docs/sync.md), so a send is
+# recognised by a header of Tern's own, which Gmail keeps.
+OUTBOX_ID_HEADER = "X-Tern-Outbox-Id"
+# How far back a retry looks for its draft, or its sent message, after a crash.
+RECOVERY_WINDOW = 50
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+MAX_REFERENCES = 10  # ids in a reply's References; each is short, the line stays < 998
 
 
 @dataclass
@@ -127,15 +136,6 @@ def _write_back(gmail: GmailClient, group: list[OutboxAction]) -> None:
             gmail.call(spec.call, messages.batchDelete(userId="me", body={"ids": ids}))
         case Call.SEND:
             _send_message(gmail, first)
-
-
-# Gmail may replace the Message-ID of a message it sends (docs/sync.md), so a send is
-# recognised by a header of Tern's own, which Gmail keeps.
-OUTBOX_ID_HEADER = "X-Tern-Outbox-Id"
-# How far back a retry looks for its draft, or its sent message, after a crash.
-RECOVERY_WINDOW = 50
-MESSAGE_ID = re.compile(r"<[^<>\s]+>")
-MAX_REFERENCES = 10  # ids in a reply's References; each is short, the line stays < 998
 
 
 class DraftVanished(PermanentError):
