@@ -34,6 +34,9 @@ class Config:
     push_backoff_max_ms: int = 10_000
     push_timeout_s: float = 10.0
 
+    # Sending: Gmail may replace the Message-ID a client chose with one of its own.
+    send_replaces_message_id: bool = False
+
     # Demo: deliver a new message to every user each N seconds (0 = off).
     live_interval_s: float = 0.0
 

@@ -6,15 +6,43 @@ from . import errors, mime
 from .mailbox import Mailbox, StoredMessage
 
 INCOMING_LABELS = frozenset({"INBOX", "UNREAD", "CATEGORY_PERSONAL"})
+# Labels that mean the user's own mail, which Gmail files in no inbox category.
+OWN_LABELS = frozenset({"SENT", "DRAFT", "CHAT"})
 
 
-def finalize_outgoing(raw: bytes, mailbox: Mailbox, now_ms: int) -> bytes:
-    """Gmail sets From to the sender (no sendAs aliases here) and adds Message-ID and Date."""
+def category_of(parsed: mime.Parsed) -> str:
+    """The inbox category Gmail's classifier would give an incoming message, roughly:
+    mailing lists are forums, bulk mail updates, anything else personal."""
+    if parsed.header("List-Id"):
+        return "CATEGORY_FORUMS"
+    precedence = (parsed.header("Precedence") or "").strip().lower()
+    if parsed.header("List-Unsubscribe") or precedence in {"bulk", "list", "junk"}:
+        return "CATEGORY_UPDATES"
+    return "CATEGORY_PERSONAL"
+
+
+def classified(parsed: mime.Parsed, labels: set[str]) -> set[str]:
+    """`labels` with the category SMTP delivery would add, as messages.import does,
+    unless the caller chose one or the message is the user's own."""
+    if labels & OWN_LABELS or any(label.startswith("CATEGORY_") for label in labels):
+        return labels
+    return labels | {category_of(parsed)}
+
+
+def finalize_outgoing(
+    raw: bytes, mailbox: Mailbox, now_ms: int, *, replace_message_id: bool = False
+) -> bytes:
+    """Gmail sets From to the sender (no sendAs aliases here) and adds Message-ID and Date.
+
+    With `replace_message_id` the client's Message-ID gives way to one of Gmail's, as
+    clients report of the API's sends (lieer #198, FlowCrypt #4273): the sender's copy
+    and every recipient's carry the new one.
+    """
     parsed = mime.parse(raw)
     senders = mime.safe_getaddresses([parsed.header("From") or ""])
     if not senders or senders[0][1].lower() != mailbox.email:
         raw = mime.set_header(raw, "From", formataddr((mailbox.name, mailbox.email), "utf-8"))
-    if not parsed.header("Message-ID"):
+    if replace_message_id or not parsed.header("Message-ID"):
         raw = mime.set_header(raw, "Message-ID", make_msgid(domain="mail.gmail.com"))
     if not parsed.header("Date"):
         raw = mime.set_header(raw, "Date", formatdate(now_ms / 1000, usegmt=True))
@@ -22,14 +50,19 @@ def finalize_outgoing(raw: bytes, mailbox: Mailbox, now_ms: int) -> bytes:
 
 
 def send(emulator, mailbox: Mailbox, raw: bytes, thread_hint: str | None) -> StoredMessage:
-    raw = finalize_outgoing(raw, mailbox, emulator.clock.now_ms())
+    raw = finalize_outgoing(
+        raw,
+        mailbox,
+        emulator.clock.now_ms(),
+        replace_message_id=emulator.config.send_replaces_message_id,
+    )
     parsed = mime.parse(raw)
     if not parsed.recipients:
         raise errors.invalid_argument("Recipient address required")
     labels = {"SENT"}
     if mailbox.email in parsed.recipients:
         labels |= {"INBOX", "UNREAD"}
-    sent = mailbox.add(parsed, labels=labels, thread_hint=thread_hint)
+    sent = mailbox.add(parsed, labels=labels, thread_hint=thread_hint, own=True)
     # Recipients never see Bcc; the sender's own copy keeps it.
     outgoing = mime.remove_header(raw, "Bcc")
     for address in dict.fromkeys(parsed.recipients):

@@ -26,6 +26,9 @@ class Faults:
     push_duplicate_rate: float = 0.0
     push_delay_ms: int = 0
     push_reorder_rate: float = 0.0
+    # As Gmail does: a notification within push_min_interval_ms of the last one
+    # published for that user is dropped, not coalesced into the next (sync.md).
+    push_drop_over_rate: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -53,6 +56,8 @@ class Faults:
         bad = [s for s in self.statuses if s not in ALLOWED_STATUSES]
         if bad or not self.statuses:
             raise ValueError(f"statuses must be a non-empty subset of {list(ALLOWED_STATUSES)}")
+        if not isinstance(self.push_drop_over_rate, bool):
+            raise ValueError("push_drop_over_rate must be a boolean")
         if self.latency_ms < 0 or self.push_delay_ms < 0:
             raise ValueError("latencies must not be negative")
 

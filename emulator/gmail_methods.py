@@ -342,7 +342,7 @@ def _raw_of(message_body: dict) -> bytes:
         raise errors.invalid_argument("Invalid value for ByteString") from exc
 
 
-def _store(ctx: Ctx, date_source: str) -> StoredMessage:
+def _store(ctx: Ctx, date_source: str, *, classify: bool = False) -> StoredMessage:
     body = ctx.json()
     raw = _raw_of(body)
     parsed = mime.parse(raw)
@@ -350,9 +350,15 @@ def _store(ctx: Ctx, date_source: str) -> StoredMessage:
     internal_date = None
     if source == "dateHeader" and parsed.date_ms is not None:
         internal_date = parsed.date_ms
+    labels = set(body.get("labelIds") or ())
+    if classify:
+        # "Standard email delivery scanning and classification similar to receiving
+        # via SMTP" (messages.import): an inbox category, as delivery would file it.
+        ctx.mailbox.check_labels(labels)
+        labels = delivery.classified(parsed, labels)
     message = ctx.mailbox.add(
         parsed,
-        labels=body.get("labelIds") or (),
+        labels=labels,
         internal_date=internal_date,
         thread_hint=body.get("threadId"),
     )
@@ -366,7 +372,7 @@ def messages_insert(ctx: Ctx) -> dict:
 
 @method("users.messages.import")
 def messages_import(ctx: Ctx) -> dict:
-    return render.labels_only(_store(ctx, "dateHeader"))
+    return render.labels_only(_store(ctx, "dateHeader", classify=True))
 
 
 @method("users.messages.send")

@@ -252,11 +252,14 @@ class Mailbox:
         labels: Iterable[str],
         internal_date: int | None = None,
         thread_hint: str | None = None,
+        own: bool = False,
     ) -> StoredMessage:
+        """Store a message. `own`: the mailbox's user wrote it (a send or a draft), so a
+        `thread_hint` with a matching subject threads it even without references."""
         labels = set(labels)
         self.check_labels(labels)
         message_id = self.ids.message_id()
-        thread_id = self._thread_for(parsed, thread_hint) or message_id
+        thread_id = self._thread_for(parsed, thread_hint, own=own) or message_id
         message = StoredMessage(
             id=message_id,
             thread_id=thread_id,
@@ -277,15 +280,21 @@ class Mailbox:
     def _msg_key(self, message_id: str) -> tuple[int, int]:
         return self.messages[message_id].key
 
-    def _thread_for(self, parsed: mime.Parsed, thread_hint: str | None) -> str | None:
+    def _thread_for(
+        self, parsed: mime.Parsed, thread_hint: str | None, *, own: bool = False
+    ) -> str | None:
         """Gmail threads a message with the one it references, if the subjects match.
 
         With a threadId in the request, Gmail's rules are the same: the References or
         In-Reply-To headers must point into that thread and the subject must match;
-        otherwise the message silently starts a thread of its own.
+        otherwise the message silently starts a thread of its own. Except for the
+        user's own sends and drafts: there the threadId and a matching subject suffice
+        (reported by users of Google's Node client; the guide lists all three criteria).
         """
         if thread_hint is not None and thread_hint not in self.threads:
             raise errors.not_found()
+        if own and thread_hint is not None and self._subject_matches(thread_hint, parsed):
+            return thread_hint
         referenced = [
             self.messages[self._by_rfc822_id[ref]].thread_id
             for ref in reversed(parsed.references)
@@ -294,12 +303,15 @@ class Mailbox:
         for thread_id in referenced:
             if thread_hint is not None and thread_id != thread_hint:
                 continue
-            if any(
-                self.messages[mid].parsed.thread_subject == parsed.thread_subject
-                for mid in self.threads[thread_id]
-            ):
+            if self._subject_matches(thread_id, parsed):
                 return thread_id
         return None
+
+    def _subject_matches(self, thread_id: str, parsed: mime.Parsed) -> bool:
+        return any(
+            self.messages[mid].parsed.thread_subject == parsed.thread_subject
+            for mid in self.threads[thread_id]
+        )
 
     def modify(
         self, message: StoredMessage, *, add: Iterable[str] = (), remove: Iterable[str] = ()
@@ -351,7 +363,7 @@ class Mailbox:
     # --- drafts --------------------------------------------------------------------
 
     def create_draft(self, parsed: mime.Parsed, thread_hint: str | None) -> str:
-        message = self.add(parsed, labels={"DRAFT"}, thread_hint=thread_hint)
+        message = self.add(parsed, labels={"DRAFT"}, thread_hint=thread_hint, own=True)
         draft_id = self.ids.draft_id()
         self.drafts[draft_id] = message.id
         return draft_id
@@ -367,7 +379,10 @@ class Mailbox:
         old = self.draft_message(draft_id)
         self.delete(old)
         message = self.add(
-            parsed, labels={"DRAFT"}, thread_hint=self.surviving_thread(thread_hint, old)
+            parsed,
+            labels={"DRAFT"},
+            thread_hint=self.surviving_thread(thread_hint, old),
+            own=True,
         )
         self.drafts[draft_id] = message.id
         return message

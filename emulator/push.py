@@ -1,8 +1,11 @@
-"""Pub/Sub push of Gmail notifications: coalesced, signed, retried, and faultable.
+"""Pub/Sub push of Gmail notifications: rate-limited, signed, retried, and faultable.
 
 Gmail publishes ``{"emailAddress", "historyId"}`` to the watch's topic at most about
 once a second per user; Pub/Sub then POSTs each message to the push endpoint until the
 endpoint acknowledges it, so delivery is at least once and in no particular order.
+Within that second the emulator by default coalesces later changes into one push
+after it; with the fault ``push_drop_over_rate`` it drops them, as Gmail's push guide
+says Gmail does ("Any user notifications above that rate will be dropped").
 """
 
 import asyncio
@@ -68,12 +71,27 @@ class Pusher:
         """A watched mailbox changed. Called with the emulator lock held."""
         state = self._users.setdefault(email, _UserState())
         state.latest = max(state.latest, history_id)
-        if state.scheduled or self._loop is None:
+        if self._loop is None:
+            return
+        interval = self.emulator.config.push_min_interval_ms / 1000
+        if self.emulator.faults.push_drop_over_rate:
+            self._publish_or_drop(email, state, interval)
+            return
+        if state.scheduled:
             return
         state.scheduled = True
-        interval = self.emulator.config.push_min_interval_ms / 1000
         delay = max(0.0, state.last_published + interval - time.monotonic())
         self._spawn(self._publish_after(email, delay))
+
+    def _publish_or_drop(self, email: str, state: _UserState, interval: float) -> None:
+        """Gmail's own rule: one notification per interval per user, the rest lost."""
+        now = time.monotonic()
+        if now - state.last_published < interval:
+            self.emulator.stats.push["dropped"] += 1
+            log.info("push dropped for %s at %s (over the rate)", email, state.latest)
+            return
+        state.last_published = now
+        self._publish(email, state.latest)
 
     def _spawn(self, coroutine) -> None:
         def create() -> None:

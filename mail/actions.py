@@ -49,7 +49,7 @@ class Call(StrEnum):
     TRASH = "messages.trash"  # one call per message, batched
     UNTRASH = "messages.untrash"
     BATCH_DELETE = "messages.batchDelete"
-    SEND = "messages.send"
+    SEND = "drafts.send"  # after drafts.create: sync/outbox.py
 
 
 REFUSED = "Gmail refused this change ({error})."

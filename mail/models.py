@@ -228,6 +228,10 @@ class OutboxAction(models.Model):
     remove_label_ids = models.JSONField(default=list)
     raw = models.TextField(blank=True, help_text="A message to send, base64url RFC 822.")
     thread_gmail_id = models.CharField(max_length=64, blank=True)
+    # A send goes through a Gmail draft: its id once drafts.create answered, and the
+    # sent message's id once drafts.send did (sync/outbox.py: how a retry uses them).
+    draft_gmail_id = models.CharField(max_length=64, blank=True)
+    sent_gmail_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
     # A refused action's messages are fetched again by the next sync, under its lock, so

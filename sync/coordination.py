@@ -64,6 +64,7 @@ class Flag(StrEnum):
     FULL_QUEUED = "full-queued"  # a full-sync slice waits in its queue
     OUTBOX_QUEUED = "outbox-queued"  # an outbox flush waits in its queue
     RETRY_SCHEDULED = "retry-scheduled"  # a paused mailbox's delayed sync is scheduled
+    FOLLOW_UP_SCHEDULED = "follow-up-scheduled"  # a busy burst's second look is scheduled
     OUTBOX_RETRY_SCHEDULED = "outbox-retry-scheduled"
     FULL_REQUESTED = "full-requested"  # a full resync was asked for
 

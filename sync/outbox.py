@@ -5,13 +5,15 @@ table of mail/actions.py. Consecutive actions of kinds that coalesce, with the s
 labels, become one messages.batchModify (up to 1000 ids, 50 units, however many
 messages). An action Gmail refuses for good (400, 403 forbidden) is marked FAILED and
 shown to its user; it is never dropped silently. A transient failure leaves it and
-everything after it pending, to keep their order.
+everything after it pending, to keep their order. A send goes through a Gmail draft,
+each step stored as Gmail answers it, so that no crash or retry sends it twice.
 """
 
 import base64
 import datetime as dt
 import email
 import logging
+import re
 from dataclasses import dataclass
 
 from django.db.models import F
@@ -20,9 +22,10 @@ from django.utils import timezone
 from accounts.credentials import NeedsReconnect
 from accounts.models import GmailAccount
 from gmail.api import GmailClient
+from gmail.client import Json
 from gmail.errors import PermanentError, RetryLater, backoff_delay
 from mail.actions import Call
-from mail.models import OutboxAction
+from mail.models import Message, OutboxAction
 from sync.clients import gmail_client
 from sync.coordination import MailboxLock, coalesced_run
 
@@ -30,6 +33,14 @@ logger = logging.getLogger(__name__)
 
 BATCH_MODIFY_MAX = 1000
 PENDING_WINDOW = 100
+
+# Gmail may replace the Message-ID of a message it sends (docs/sync.md), so a send is
+# recognised by a header of Tern's own, which Gmail keeps.
+OUTBOX_ID_HEADER = "X-Tern-Outbox-Id"
+# How far back a retry looks for its draft, or its sent message, after a crash.
+RECOVERY_WINDOW = 50
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+MAX_REFERENCES = 10  # ids in a reply's References; each is short, the line stays < 998
 
 
 @dataclass
@@ -127,33 +138,195 @@ def _write_back(gmail: GmailClient, group: list[OutboxAction]) -> None:
             _send_message(gmail, first)
 
 
+class DraftVanished(PermanentError):
+    """The draft of a send is gone from Gmail and no sent message carries its id: the
+    user discarded it elsewhere, or deleted the sent copy for good. Sending again could
+    send twice, so Tern tells the user instead."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "its draft is gone from Gmail and no sent copy was found: "
+            "check Sent before sending it again",
+            status=404,
+        )
+
+
 def _send_message(gmail: GmailClient, action: OutboxAction) -> None:
-    if action.attempts and _already_sent(gmail, action):
-        # Done: forget it at once, so that no later retry has to find it again (the
-        # sender may delete their sent copy meanwhile).
-        OutboxAction.objects.filter(pk=action.pk).delete()
+    """Send through a Gmail draft, so that every retry knows what Gmail has.
+
+    Each step is recorded on the action as soon as Gmail answers it: the attempt (before
+    drafts.create), the draft's id, the sent message's id. A worker killed between two
+    of them leaves a trace the retry follows: an attempt without a draft id looks for
+    the draft by OUTBOX_ID_HEADER; a draft id whose drafts.send answers 404 means it was
+    sent (or discarded): the sent message is looked for by the same header.
+    """
+    if action.sent_gmail_id:
         return
-    # Count the attempt before making it: if the worker dies after Gmail accepted the
-    # message, the next attempt knows to look before sending again.
+    draft_id = action.draft_gmail_id or (action.attempts and _find_draft(gmail, action))
+    if not draft_id:
+        if action.attempts and _sent_before_drafts(gmail, action):
+            return
+        draft_id = _create_draft(gmail, action)
+    try:
+        sent = gmail.call(
+            "drafts.send",
+            gmail.users.drafts().send(userId="me", body={"id": draft_id}),
+            idempotent=False,
+        )
+    except PermanentError as error:
+        if error.status != 404:
+            raise
+        found = _find_sent(gmail, action)
+        if found is None:
+            raise DraftVanished() from error
+        sent = found
+    _record(action, sent_gmail_id=str(sent["id"]))
+
+
+def _create_draft(gmail: GmailClient, action: OutboxAction) -> str:
+    # Count the attempt before making it: if the worker dies before the draft's id is
+    # stored, the next attempt knows to look for the draft before creating another.
     OutboxAction.objects.filter(pk=action.pk).update(attempts=F("attempts") + 1)
-    body = {"raw": action.raw}
+    message: dict[str, str] = {"raw": _raw_with_outbox_id(action)}
     if action.thread_gmail_id:
-        body["threadId"] = action.thread_gmail_id
-    request = gmail.users.messages().send(userId="me", body=body)
-    gmail.call(Call.SEND, request, idempotent=action.spec.idempotent)
+        message["threadId"] = action.thread_gmail_id  # Gmail threads a reply by it
+    draft = gmail.call(
+        "drafts.create",
+        gmail.users.drafts().create(userId="me", body={"message": message}),
+        idempotent=False,  # a second draft would wait in the user's Drafts for ever
+    )
+    _record(action, draft_gmail_id=draft["id"])
+    return str(draft["id"])
 
 
-def _already_sent(gmail: GmailClient, action: OutboxAction) -> bool:
-    """A send retried after a crash may have reached Gmail: look for its Message-ID."""
-    raw = base64.urlsafe_b64decode(action.raw + "=" * (-len(action.raw) % 4))
-    message_id = email.message_from_bytes(raw).get("Message-ID", "").strip("<> ")
+def _record(action: OutboxAction, **ids: str) -> None:
+    OutboxAction.objects.filter(pk=action.pk).update(**ids)
+    for name, value in ids.items():
+        setattr(action, name, value)
+
+
+def _outbox_id(action: OutboxAction) -> str:
+    """The action's id at Gmail: the Message-ID Tern chose (unique across installs),
+    else the row's id."""
+    return _tern_message_id(action) or f"outbox-{action.pk}"
+
+
+def _tern_message_id(action: OutboxAction) -> str:
+    return email.message_from_bytes(_raw(action)).get("Message-ID", "").strip("<> ")
+
+
+def _raw(action: OutboxAction) -> bytes:
+    return base64.urlsafe_b64decode(action.raw + "=" * (-len(action.raw) % 4))
+
+
+def _raw_with_outbox_id(action: OutboxAction) -> str:
+    """The message to draft: the user's, with OUTBOX_ID_HEADER and, for a reply that
+    lacks them, In-Reply-To and References (Gmail threads by them besides threadId and
+    the subject; so do the recipients' mail programs)."""
+    raw = _raw(action)
+    headers = [(OUTBOX_ID_HEADER, _outbox_id(action)), *_reply_headers(action, raw)]
+    newline = b"\r\n" if raw.split(b"\n", 1)[0].endswith(b"\r") else b"\n"
+    # References is folded between ids, so that no line outgrows RFC 5322's 998.
+    head = b"".join(
+        f"{name}: {value}".encode("ascii", "replace").replace(b"> <", b">" + newline + b" <")
+        + newline
+        for name, value in headers
+    )
+    return base64.urlsafe_b64encode(head + raw).decode()
+
+
+def _reply_headers(action: OutboxAction, raw: bytes) -> list[tuple[str, str]]:
+    """In-Reply-To and References naming the newest message of the thread replied to,
+    each only where the message has none of its own."""
+    message = email.message_from_bytes(raw)
+    if not action.thread_gmail_id or (message["In-Reply-To"] and message["References"]):
+        return []
+    parent = (
+        Message.objects.filter(
+            account_id=action.account_id, thread__gmail_id=action.thread_gmail_id
+        )
+        .exclude(rfc822_message_id="")
+        .exclude(labels__gmail_id="DRAFT")
+        .order_by("-internal_date", "-id")
+        .first()
+    )
+    if parent is None:
+        return []
+    parent_id = MESSAGE_ID.findall(parent.rfc822_message_id)[:1]
+    if not parent_id:
+        return []
+    earlier = MESSAGE_ID.findall(parent.references or parent.in_reply_to)
+    # Long threads: the first and the newest ids, as RFC 5322 suggests trimming.
+    references = list(dict.fromkeys([*earlier[:1], *earlier[-(MAX_REFERENCES - 2) :], *parent_id]))
+    headers = []
+    if not message["In-Reply-To"]:
+        headers.append(("In-Reply-To", parent_id[0]))
+    if not message["References"]:
+        headers.append(("References", " ".join(references)))
+    return headers
+
+
+def _find_draft(gmail: GmailClient, action: OutboxAction) -> str | None:
+    """The draft an earlier attempt created but did not live to record, if any."""
+    listed = gmail.call(
+        "drafts.list", gmail.users.drafts().list(userId="me", maxResults=RECOVERY_WINDOW)
+    )
+    drafts = {d["message"]["id"]: d["id"] for d in listed.get("drafts", [])}
+    found = _carrying_outbox_id(gmail, action, list(drafts))
+    if found is None:
+        return None
+    _record(action, draft_gmail_id=drafts[found])
+    return drafts[found]
+
+
+def _find_sent(gmail: GmailClient, action: OutboxAction) -> Json | None:
+    """The sent message of this action (trash included: the sender may have binned it)."""
+    listed = gmail.call(
+        "messages.list",
+        gmail.users.messages().list(
+            userId="me", labelIds=["SENT"], includeSpamTrash=True, maxResults=RECOVERY_WINDOW
+        ),
+    )
+    found = _carrying_outbox_id(gmail, action, [m["id"] for m in listed.get("messages", [])])
+    return None if found is None else {"id": found}
+
+
+def _carrying_outbox_id(gmail: GmailClient, action: OutboxAction, ids: list[str]) -> str | None:
+    """The first of `ids` whose message carries this action's OUTBOX_ID_HEADER."""
+    messages = gmail.users.messages()
+    fetched = gmail.batch(
+        "messages.get",
+        {
+            gid: messages.get(
+                userId="me", id=gid, format="metadata", metadataHeaders=[OUTBOX_ID_HEADER]
+            )
+            for gid in ids
+        },
+    )
+    wanted = _outbox_id(action)
+    for gid in ids:
+        headers = (fetched.get(gid) or {}).get("payload", {}).get("headers", [])
+        if any(
+            h["name"].lower() == OUTBOX_ID_HEADER.lower() and h["value"] == wanted for h in headers
+        ):
+            return gid
+    return None
+
+
+def _sent_before_drafts(gmail: GmailClient, action: OutboxAction) -> bool:
+    """An attempt made before sends went through drafts (messages.send, no draft id):
+    look for its Message-ID, which is all such a send can be found by."""
+    message_id = _tern_message_id(action)
     if not message_id:
         return False
     found = gmail.call(
         "messages.list",
-        # Trash and spam too: the sender may have binned their sent copy meanwhile.
         gmail.users.messages().list(
-            userId="me", q=f"rfc822msgid:{message_id}", maxResults=1, includeSpamTrash=True
+            userId="me",
+            q=f"rfc822msgid:{message_id}",
+            labelIds=["SENT"],  # not the draft of a later attempt, which shares the id
+            maxResults=1,
+            includeSpamTrash=True,
         ),
     )
     return bool(found.get("messages"))

@@ -21,6 +21,7 @@ from accounts.models import GmailAccount
 from gmail.errors import RetryLater, SyncError
 from sync import outbox, selectors, services
 from sync.coordination import Flag, flag_pop, flag_set
+from sync.models import SyncStatus
 from sync.services import Outcome, Result
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,11 @@ logger = logging.getLogger(__name__)
 # Set while a task waits in the queue; it lapses on its own if a task is ever lost.
 QUEUED_TTL_S = 2 * 60
 POLL_QUIET_FOR = dt.timedelta(minutes=5)
+# Gmail sends at most one push a second per mailbox and drops the rest, so the last
+# change of a burst may come with no push at all: a sync that saw a busy burst looks
+# once more this long after it, when any push Gmail would have dropped is past.
+PUSH_DROP_WINDOW = dt.timedelta(seconds=1)
+FOLLOW_UP_AFTER = dt.timedelta(seconds=3)
 
 
 def enqueue(
@@ -93,10 +99,45 @@ def mailbox_connected(account_id: int) -> None:
 
 
 @shared_task(name="sync.tasks.mailbox_sync", acks_late=True)
-def mailbox_sync(account_id: int, full: bool = False) -> None:
-    flag_pop(Flag.QUEUED, account_id)
+def mailbox_sync(account_id: int, full: bool = False, follow_up: bool = False) -> None:
+    flag_pop(Flag.FOLLOW_UP_SCHEDULED if follow_up else Flag.QUEUED, account_id)
+    started = timezone.now()
     result = services.mailbox_sync(account_id=account_id, full=full, allow_full=False)
     _after_sync(account_id, result)
+    if _burst_was_busy(account_id, result, started):
+        _follow_up_enqueue(account_id)
+
+
+def _burst_was_busy(account_id: int, result: Result, started: dt.datetime) -> bool:
+    """Whether changes may have come right after this sync with their push dropped: it
+    found changes, or a push came less than PUSH_DROP_WINDOW before it began (or while
+    it ran), so Gmail may have dropped the next push in the same second."""
+    if result.outcome != Outcome.DONE:
+        return False  # paused, busy or resumed elsewhere: that run looks again
+    if any(result.changes.values()):
+        return True
+    last_push_at = (
+        SyncStatus.objects.filter(account_id=account_id)
+        .values_list("last_push_at", flat=True)
+        .first()
+    )
+    return last_push_at is not None and last_push_at >= started - PUSH_DROP_WINDOW
+
+
+def _follow_up_enqueue(account_id: int) -> None:
+    """One more incremental sync FOLLOW_UP_AFTER from now; asks meanwhile fold into it.
+
+    Not on embedded defaults: there tasks run inline, where an eta means nothing and a
+    follow-up would run at once, inside the sync that asked for it."""
+    if mailbox_sync.app.conf.task_always_eager:
+        return
+    enqueue(
+        mailbox_sync,
+        flag=Flag.FOLLOW_UP_SCHEDULED,
+        eta=timezone.now() + FOLLOW_UP_AFTER,
+        account_id=account_id,
+        follow_up=True,
+    )
 
 
 @shared_task(name="sync.tasks.mailbox_full_sync", acks_late=True)

@@ -473,7 +473,7 @@ def test_it_accepts_media_uploads(emulator, alice, bob, alice_gmail):
 
     assert simple["labelIds"] == ["SENT"]
     assert multipart["labelIds"] == ["INBOX"]
-    assert resumable["labelIds"] == ["STARRED"]
+    assert resumable["labelIds"] == ["CATEGORY_PERSONAL", "STARRED"]  # import classifies
     assert len(emulator.state(bob)["messages"]) == 1
 
 

@@ -112,6 +112,29 @@ def test_it_coalesces_a_burst_into_about_one_push_a_second(emulator, alice, alic
     assert received[-1].data["historyId"] == int(emulator.state(alice)["historyId"])
 
 
+def test_over_the_rate_it_drops_pushes_instead_of_coalescing_them(
+    emulator, alice, alice_gmail, pushes
+):
+    emulator.set_config(push_min_interval_ms=400)
+    emulator.set_faults(push_drop_over_rate=True)
+    watch(alice_gmail)
+
+    first = arrive(alice_gmail, "Burst 0")
+    first_history_id = int(emulator.state(alice)["historyId"])
+    for n in range(1, 6):
+        arrive(alice_gmail, f"Burst {n}")
+    received = pushes.quiet_for(0.8)
+
+    # One push for the first change; the five after it, inside the interval, are lost:
+    # no later push brings the newest historyId.
+    assert first["id"]
+    assert [push.data["historyId"] for push in received] == [first_history_id]
+    assert emulator.stats()["pushes"]["dropped"] == 5
+
+    arrive(alice_gmail, "After the interval")
+    assert len(pushes.wait_for(2)) == 2
+
+
 def test_it_retries_until_the_endpoint_acknowledges(emulator, alice, alice_gmail, pushes):
     pushes.answers.extend([500, 503, 404])
     watch(alice_gmail)

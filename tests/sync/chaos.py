@@ -658,7 +658,8 @@ class Chaos:
         self.set_faults({**profile, "seed": self.seed_faults()})
 
     def set_faults(self, profile):
-        self.emulator.set_faults(**profile)
+        # Gmail's own push rate: over one a second per mailbox, pushes are dropped.
+        self.emulator.set_faults(**{"push_drop_over_rate": True, **profile})
 
     # --- checks ------------------------------------------------------------------------
 
