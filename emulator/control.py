@@ -264,9 +264,7 @@ routes = [
     Route("/_emulator/users/{email}/expire-history", expire_history, methods=["POST"]),
     Route("/_emulator/users/{email}/revoke", revoke_user, methods=["POST"]),
     Route("/_emulator/users/{email}/lockout", lockout_user, methods=["POST"]),
-    Route(
-        "/_emulator/users/{email}/expire-page-tokens", expire_page_tokens, methods=["POST"]
-    ),
+    Route("/_emulator/users/{email}/expire-page-tokens", expire_page_tokens, methods=["POST"]),
     Route("/_emulator/users/{email}/tokens", user_tokens, methods=["GET"]),
     Route("/_emulator/users/{email}/tokens", issue_tokens, methods=["POST"]),
     Route("/_emulator/config", config, methods=["GET", "PUT"]),

@@ -51,7 +51,13 @@ class Faults:
         return faults
 
     def validate(self) -> None:
-        for name in ("error_rate", "lockout_rate", "push_drop_rate", "push_duplicate_rate", "push_reorder_rate"):
+        for name in (
+            "error_rate",
+            "lockout_rate",
+            "push_drop_rate",
+            "push_duplicate_rate",
+            "push_reorder_rate",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not 0 <= value <= 1:
                 raise ValueError(f"{name} must be between 0 and 1")

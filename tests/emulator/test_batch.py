@@ -129,7 +129,9 @@ def test_each_call_of_a_batch_takes_a_slot_of_the_in_flight_limit(emulator, alic
         callback=lambda request_id, response, error: answers.update({request_id: error})
     )
     for n in range(6):
-        batch.add(alice_gmail.users().messages().get(userId="me", id=stored["id"]), request_id=str(n))
+        batch.add(
+            alice_gmail.users().messages().get(userId="me", id=stored["id"]), request_id=str(n)
+        )
 
     batch.execute()
 

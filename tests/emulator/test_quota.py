@@ -5,7 +5,6 @@ import concurrent.futures
 import datetime as dt
 
 import httpx
-
 import pytest
 from googleapiclient.errors import HttpError
 
