@@ -9,6 +9,7 @@ import time
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.urls import reverse
 
 from mail import services as mail_services
 from mail.models import Message, OutboxAction, Thread
@@ -163,6 +164,16 @@ def test_a_batch_cut_short_by_a_lockout_keeps_what_it_fetched(emulator, mailbox,
 
     assert_mirror_equals_gmail(emulator, mailbox)
     assert successful_calls(emulator, "users.messages.get") == 30  # none fetched twice
+
+
+def test_admin_shows_until_when_gmail_locked_a_mailbox_out(emulator, mailbox, admin_client):
+    until = emulator.lockout(ALICE, seconds=900, status=403)["until"]
+    services.mailbox_sync(account_id=mailbox.pk)
+    stamp = dt.datetime.fromtimestamp(until, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+    page = admin_client.get(reverse("admin:sync_syncstatus_changelist"))
+
+    assert f"until {stamp}: gmail locked the mailbox out until" in page.content.decode()
 
 
 def test_sync_mailbox_says_until_when_a_mailbox_is_paused(emulator, mailbox, gmail):
