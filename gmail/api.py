@@ -218,7 +218,7 @@ class GmailClient:
             if idle >= BATCH_ATTEMPTS:
                 break
             pending = {key: requests[key] for key in failed}
-            time.sleep(random.uniform(0.1, 0.5) * 2**idle)  # noqa: S311 - jitter
+            time.sleep(random.uniform(0.1, 0.5) * 2 ** max(0, idle - 1))  # noqa: S311 - jitter
         if all(is_transient_precondition(error) for error in failed.values()):
             raise PermanentError(f"{method} answered 400 failedPrecondition", status=400)
         raise RetryLater(f"{len(failed)} {method} calls kept failing")
