@@ -115,8 +115,8 @@ async def expire_page_tokens(request: Request) -> Response:
 
 
 async def lockout_user(request: Request) -> Response:
-    """Lock the user out as Gmail does when its rate limit trips: 429 or 403
-    rateLimitExceeded, "Retry after <time>" in the message, for `seconds`."""
+    """Lock the user out as Gmail does when its rate limit trips, for `seconds`: 429
+    rateLimitExceeded "Retry after <time>", or 403 "Quota exceeded … per user"."""
     emulator = _emulator(request)
     try:
         body = await _json(request)

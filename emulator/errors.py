@@ -103,15 +103,14 @@ def user_rate_limited(retry_at: float) -> GoogleError:
     return GoogleError(429, message, reason="rateLimitExceeded", status="RESOURCE_EXHAUSTED")
 
 
-def user_quota_exceeded(retry_at: float) -> GoogleError:
-    # The other shape of a per-user lockout: a 403 in the Cloud quota wording, the
-    # retry time in the message again and no Retry-After header (inbox-zero #480,
-    # twenty #17850, gmail-cleaner #5).
+def user_quota_exceeded() -> GoogleError:
+    # The other shape of a per-user lockout: a 403 in the Cloud quota wording, as
+    # reported with no retry time at all (inbox-zero #480, gmail-cleaner #5,
+    # got-your-back #309).
     return GoogleError(
         403,
         "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' of "
-        "service 'gmail.googleapis.com' for consumer 'project_number:000000000000'. "
-        f"Retry after {_rfc3339(retry_at)}",
+        "service 'gmail.googleapis.com' for consumer 'project_number:000000000000'.",
         reason="rateLimitExceeded",
         status="PERMISSION_DENIED",
         domain="usageLimits",

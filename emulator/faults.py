@@ -24,7 +24,7 @@ class Faults:
     methods: list[str] = field(default_factory=list)
     latency_ms: int = 0
     # A call that trips the user's rate limit for `lockout_s` seconds: every call of
-    # that user then answers 429 or 403 rateLimitExceeded, "Retry after <time>".
+    # that user then answers 429 "Retry after <time>" or 403 "Quota exceeded".
     lockout_rate: float = 0.0
     lockout_s: float = 900.0
     push_drop_rate: float = 0.0

@@ -117,7 +117,7 @@ class Lockouts:
             self._until.pop(email, None)
             return
         if status == 403:
-            raise errors.user_quota_exceeded(until)
+            raise errors.user_quota_exceeded()
         raise errors.user_rate_limited(until)
 
     def as_dict(self, *, now: float) -> dict:

@@ -32,6 +32,9 @@ _RETRY_AFTER_IN_MESSAGE = re.compile(
 )
 # The longest lockout believed: a time further ahead is clipped to it.
 LOCKOUT_MAX = dt.timedelta(hours=1)
+# The per-user minute ran out and Gmail said no more (403 "Queries per minute per user",
+# with no time): no call for a minute, so a lockout costs one call a minute at most.
+QUOTA_MINUTE = dt.timedelta(minutes=1)
 LOCKOUT_MESSAGE = "gmail locked the mailbox out"
 
 
@@ -102,9 +105,13 @@ def is_concurrency_limit(error: HttpError) -> bool:
 
 
 def lockout_until_of(error: HttpError) -> dt.datetime | None:
-    """When a rate limit lifts, read from "Retry after <RFC 3339 time>" in its message."""
-    found = _RETRY_AFTER_IN_MESSAGE.search(_detail(error, "message"))
+    """When a rate limit lifts, read from "Retry after <RFC 3339 time>" in its message;
+    a minute from now for the per-user quota's 403, which gives no time."""
+    message = _detail(error, "message")
+    found = _RETRY_AFTER_IN_MESSAGE.search(message)
     if found is None:
+        if error.resp.status == 403 and "per minute per user" in message:
+            return dt.datetime.now(dt.UTC) + QUOTA_MINUTE
         return None
     try:
         until = dt.datetime.fromisoformat(found.group(1))
