@@ -14,7 +14,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import errors, multipart
-from .gmail_api import ApiCall, ApiResult, add_latency, execute
+from .gmail_api import (
+    ApiCall,
+    ApiResult,
+    add_latency,
+    caller_of,
+    execute,
+    refused_for_concurrency,
+)
 
 MAX_CALLS = 100
 
@@ -67,18 +74,46 @@ async def batch_endpoint(request: Request) -> Response:
         return JSONResponse(problem.body(), status_code=400)
     outer = {k.lower(): v for k, v in request.headers.items()}
     base_url = str(request.base_url).rstrip("/")
-    await add_latency(emulator)
+    calls = [_parse_or_problem(content, outer, base_url) for _, content in parts]
+    # Gmail runs a batch's calls side by side: each one takes a slot of its user's
+    # in-flight limit for the whole batch, and those beyond it are refused.
+    admitted: list[str] = []
+    answers: list[ApiResult | None] = []
+    for call in calls:
+        answers.append(call if isinstance(call, ApiResult) else _admit(emulator, call, admitted))
+    try:
+        await add_latency(emulator)
+        for index, call in enumerate(calls):
+            if answers[index] is None:
+                answers[index] = execute(emulator, call)
+    finally:
+        for email in admitted:
+            emulator.in_flight.release(email)
     out_boundary = "batch_" + secrets.token_hex(12)
     chunks = []
-    for index, (headers, content) in enumerate(parts, start=1):
-        try:
-            result = execute(emulator, _parse_call(content, outer, base_url))
-        except (ValueError, UnicodeDecodeError):
-            result = ApiResult(400, errors.invalid_argument("Malformed batch part").body())
+    for index, ((headers, _), result) in enumerate(zip(parts, answers, strict=True), start=1):
         content_id = headers.get("content-id") or f"<item + {index}>"
         chunks.append(f"--{out_boundary}\r\n".encode() + _encode_part(content_id, result))
     payload = b"\r\n".join(chunks) + f"\r\n--{out_boundary}--\r\n".encode()
     return Response(payload, media_type=f"multipart/mixed; boundary={out_boundary}")
+
+
+def _parse_or_problem(content: bytes, outer: dict, base_url: str) -> ApiCall | ApiResult:
+    try:
+        return _parse_call(content, outer, base_url)
+    except (ValueError, UnicodeDecodeError):
+        return ApiResult(400, errors.invalid_argument("Malformed batch part").body())
+
+
+def _admit(emulator, call: ApiCall, admitted: list[str]) -> ApiResult | None:
+    """None when the call may run (its slot recorded in `admitted`), else its refusal."""
+    email = caller_of(emulator, call)
+    if email is None:
+        return None  # refused as unauthenticated when it runs
+    if emulator.in_flight.admit(email, limit=emulator.config.concurrent_requests_per_user):
+        admitted.append(email)
+        return None
+    return refused_for_concurrency(emulator, email, call)
 
 
 routes = [

@@ -182,6 +182,13 @@ class EmulatorClient:
     def expire_history(self, email: str) -> dict:
         return self._ok(self.http.post(f"/_emulator/users/{email}/expire-history"))
 
+    def expire_page_tokens(self, email: str) -> dict:
+        return self._ok(self.http.post(f"/_emulator/users/{email}/expire-page-tokens"))
+
+    def lockout(self, email: str, seconds: float = 900, status: int = 429) -> dict:
+        body = {"seconds": seconds, "status": status}
+        return self._ok(self.http.post(f"/_emulator/users/{email}/lockout", json=body))
+
     def revoke(self, email: str) -> dict:
         return self._ok(self.http.post(f"/_emulator/users/{email}/revoke"))
 

@@ -22,6 +22,13 @@ class Config:
     # Quota, in Google's units.
     quota_units_per_minute: int = 15_000
     project_quota_units_per_minute: int = 1_200_000
+    # Calls one user may have in flight, each call of a batch counted (0: no limit).
+    # Google publishes no figure: a cold batch of 25 passes and one of 100 is refused
+    # in part (amd/gaia #2720), so one batch of Google's recommended 50 fits here.
+    concurrent_requests_per_user: int = 50
+
+    # messages.list / threads.list page tokens older than this are refused (0: never).
+    page_token_ttl_s: float = 0.0
 
     # Pub/Sub push. The audience defaults to the endpoint URL, as Pub/Sub's does.
     push_endpoint: str | None = None

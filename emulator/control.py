@@ -107,6 +107,38 @@ async def expire_history(request: Request) -> Response:
         return JSONResponse({"historyId": str(mailbox.history_id)})
 
 
+async def expire_page_tokens(request: Request) -> Response:
+    """Every page token the user's listings handed out so far is refused from now on."""
+    emulator = _emulator(request)
+    with emulator.lock:
+        mailbox, problem = _mailbox_or_404(request)
+        if problem:
+            return problem
+        emulator.page_tokens_valid_from[mailbox.email] = emulator.clock.now_ms() + 1
+    return JSONResponse({"status": "expired"})
+
+
+async def lockout_user(request: Request) -> Response:
+    """Lock the user out as Gmail does when its rate limit trips, for `seconds`: 429
+    rateLimitExceeded "Retry after <time>", or 403 "Quota exceeded … per user"."""
+    emulator = _emulator(request)
+    try:
+        body = await _json(request)
+        seconds = float(body.get("seconds", 900))
+        status = int(body.get("status", 429))
+    except (ValueError, TypeError):
+        return _problem(400, 'expected {"seconds": N, "status": 429|403}')
+    if seconds <= 0 or status not in (429, 403):
+        return _problem(400, 'expected {"seconds": N, "status": 429|403}')
+    with emulator.lock:
+        mailbox, problem = _mailbox_or_404(request)
+        if problem:
+            return problem
+        until = emulator.clock.now() + seconds
+        emulator.lockouts.start(mailbox.email, until=until, status=status)
+    return JSONResponse({"until": until, "status": status})
+
+
 async def revoke_user(request: Request) -> Response:
     emulator = _emulator(request)
     with emulator.lock:
@@ -194,6 +226,8 @@ async def stats(request: Request) -> Response:
     with emulator.lock:
         snapshot = emulator.stats.snapshot(pending_pushes=emulator.pusher.pending)
         snapshot["faults_seed"] = emulator.faults.seed
+        snapshot["concurrency"] = emulator.in_flight.as_dict()
+        snapshot["lockouts"] = emulator.lockouts.as_dict(now=emulator.clock.now())
     return JSONResponse(snapshot)
 
 
@@ -233,6 +267,8 @@ routes = [
     Route("/_emulator/users/{email}/state", user_state, methods=["GET"]),
     Route("/_emulator/users/{email}/expire-history", expire_history, methods=["POST"]),
     Route("/_emulator/users/{email}/revoke", revoke_user, methods=["POST"]),
+    Route("/_emulator/users/{email}/lockout", lockout_user, methods=["POST"]),
+    Route("/_emulator/users/{email}/expire-page-tokens", expire_page_tokens, methods=["POST"]),
     Route("/_emulator/users/{email}/tokens", user_tokens, methods=["GET"]),
     Route("/_emulator/users/{email}/tokens", issue_tokens, methods=["POST"]),
     Route("/_emulator/config", config, methods=["GET", "PUT"]),

@@ -91,12 +91,47 @@ def forbidden(message: str) -> GoogleError:
     return GoogleError(403, message, reason="forbidden", status="PERMISSION_DENIED")
 
 
+def _rfc3339(moment: float) -> str:
+    when = dt.datetime.fromtimestamp(moment, dt.UTC).isoformat(timespec="milliseconds")
+    return when.replace("+00:00", "Z")
+
+
 def user_rate_limited(retry_at: float) -> GoogleError:
     # What Gmail answers today when a user's per-minute units run out: a 429 whose
     # message says when to retry (there is no Retry-After header).
-    when = dt.datetime.fromtimestamp(retry_at, dt.UTC).isoformat(timespec="milliseconds")
-    message = f"User-rate limit exceeded.  Retry after {when.replace('+00:00', 'Z')}"
+    message = f"User-rate limit exceeded.  Retry after {_rfc3339(retry_at)}"
     return GoogleError(429, message, reason="rateLimitExceeded", status="RESOURCE_EXHAUSTED")
+
+
+def user_quota_exceeded() -> GoogleError:
+    # The other shape of a per-user lockout: a 403 in the Cloud quota wording, as
+    # reported with no retry time at all (inbox-zero #480, gmail-cleaner #5,
+    # got-your-back #309).
+    return GoogleError(
+        403,
+        "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user' of "
+        "service 'gmail.googleapis.com' for consumer 'project_number:000000000000'.",
+        reason="rateLimitExceeded",
+        status="PERMISSION_DENIED",
+        domain="usageLimits",
+    )
+
+
+def too_many_concurrent_requests() -> GoogleError:
+    # One user with too many calls in flight, a batch's calls counted one by one
+    # (google-api-dotnet-client #1982, amd/gaia #2720).
+    return GoogleError(
+        429,
+        "Too many concurrent requests for user",
+        reason="rateLimitExceeded",
+        status="RESOURCE_EXHAUSTED",
+    )
+
+
+def precondition_check_failed() -> GoogleError:
+    # A transient refusal that succeeds when retried (google-api-php-client #2558,
+    # google-api-go-client #645).
+    return failed_precondition("Precondition check failed.")
 
 
 def project_rate_limited() -> GoogleError:

@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass, field
 
 from . import errors
 
-ALLOWED_STATUSES = (500, 503, 429, 403)
+ALLOWED_STATUSES = (500, 503, 429, 403, 400)
+LOCKOUT_STATUSES = (429, 403)
 
 
 @dataclass
@@ -22,6 +23,10 @@ class Faults:
     # is listed, so that a general error rate never breaks sign-in by surprise.
     methods: list[str] = field(default_factory=list)
     latency_ms: int = 0
+    # A call that trips the user's rate limit for `lockout_s` seconds: every call of
+    # that user then answers 429 "Retry after <time>" or 403 "Quota exceeded".
+    lockout_rate: float = 0.0
+    lockout_s: float = 900.0
     push_drop_rate: float = 0.0
     push_duplicate_rate: float = 0.0
     push_delay_ms: int = 0
@@ -49,7 +54,13 @@ class Faults:
         return faults
 
     def validate(self) -> None:
-        for name in ("error_rate", "push_drop_rate", "push_duplicate_rate", "push_reorder_rate"):
+        for name in (
+            "error_rate",
+            "lockout_rate",
+            "push_drop_rate",
+            "push_duplicate_rate",
+            "push_reorder_rate",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not 0 <= value <= 1:
                 raise ValueError(f"{name} must be between 0 and 1")
@@ -60,6 +71,8 @@ class Faults:
             raise ValueError("push_drop_over_rate must be a boolean")
         if self.latency_ms < 0 or self.push_delay_ms < 0:
             raise ValueError("latencies must not be negative")
+        if not isinstance(self.lockout_s, int | float) or self.lockout_s <= 0:
+            raise ValueError("lockout_s must be a positive number of seconds")
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -77,7 +90,19 @@ class Faults:
             return errors.too_many_requests()
         if status == 403:
             return errors.legacy_user_rate_limited()
+        if status == 400:
+            return errors.precondition_check_failed()
         return errors.backend_error(status)
+
+    def lockout_roll(self, method_id: str) -> int | None:
+        """For one API call: the status of a lockout it starts (429 or 403), or None."""
+        if not self.lockout_rate:
+            return None
+        if self.methods and method_id.removeprefix("gmail.") not in self.methods:
+            return None
+        if self.api_random.random() >= self.lockout_rate:
+            return None
+        return self.api_random.choice(LOCKOUT_STATUSES)
 
     def token_fault(self) -> tuple[int | None, int]:
         """(status to fail the token endpoint with or None, latency in ms) for one call."""

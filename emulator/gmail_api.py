@@ -61,6 +61,7 @@ def execute(emulator, call: ApiCall) -> ApiResult:
         units = 0
         try:
             mailbox = _mailbox_for(emulator, path_params.pop("userId"), token.email)
+            _check_lockout(emulator, token.email, route)
             units = _charge(emulator, token.email, route)
             fault = emulator.faults.api_error(route.method_id)
             if fault is not None:
@@ -91,6 +92,31 @@ def _authenticate(emulator, call: ApiCall, route: discovery.ApiRoute):
     if not token.scopes & route.scopes:
         raise errors.insufficient_scope()
     return token
+
+
+def _check_lockout(emulator, email: str, route: discovery.ApiRoute) -> None:
+    """A locked-out user's every call is refused (not charged); a call may start one."""
+    now = emulator.clock.now()
+    status = emulator.faults.lockout_roll(route.method_id)
+    if status is not None:
+        emulator.lockouts.start(email, until=now + emulator.faults.lockout_s, status=status)
+    emulator.lockouts.check(email, now=now)
+
+
+def caller_of(emulator, call: ApiCall) -> str | None:
+    """The address whose live token the call carries (None: it will be refused)."""
+    with emulator.lock:
+        token = emulator.identities.live_access_token(_bearer(call))
+    return token.email if token is not None else None
+
+
+def refused_for_concurrency(emulator, email: str, call: ApiCall) -> ApiResult:
+    """Gmail's answer to a call beyond the user's in-flight limit (counted, not charged)."""
+    route, _ = discovery.match(call.method, call.path, upload=call.upload)
+    with emulator.lock:
+        if route is not None:
+            emulator.stats.count_call(email, route.method_id, units=0, failed=True)
+    return _error(errors.too_many_concurrent_requests())
 
 
 def _charge(emulator, email: str, route: discovery.ApiRoute) -> int:
@@ -153,8 +179,16 @@ async def api_endpoint(request: Request) -> Response:
         body=await request.body(),
         base_url=str(request.base_url).rstrip("/"),
     )
-    await add_latency(emulator)
-    return to_response(execute(emulator, call))
+    email = caller_of(emulator, call)
+    limit = emulator.config.concurrent_requests_per_user
+    if email is not None and not emulator.in_flight.admit(email, limit=limit):
+        return to_response(refused_for_concurrency(emulator, email, call))
+    try:
+        await add_latency(emulator)
+        return to_response(execute(emulator, call))
+    finally:
+        if email is not None:
+            emulator.in_flight.release(email)
 
 
 async def unknown_method(request: Request) -> JSONResponse:

@@ -209,16 +209,30 @@ def labels_delete(ctx: Ctx) -> None:
 # --- listing ---------------------------------------------------------------------------
 
 
-def _page_key(token: str | None) -> tuple[int, int] | None:
+def _page_key(ctx: Ctx) -> tuple[int, int] | None:
+    """Where a listing's page starts. A token may expire: Google's APIs may refuse a
+    page token "a reasonable time after" they sent it (AIP-158), with 400."""
+    token = ctx.arg("pageToken")
     if not token:
         return None
-    if not token.isdigit():
+    position, _, issued = token.partition("_")
+    if not position.isdigit() or not issued.isdigit():
         raise errors.invalid_argument("Invalid pageToken")
-    return divmod(int(token), 10**10)
+    if not _page_token_alive(ctx, int(issued)):
+        raise errors.invalid_argument("Invalid pageToken")
+    return divmod(int(position), 10**10)
 
 
-def _page_token(message: StoredMessage) -> str:
-    return str(message.internal_date * 10**10 + message.seq)
+def _page_token_alive(ctx: Ctx, issued_ms: int) -> bool:
+    emulator = ctx.emulator
+    ttl_s = emulator.config.page_token_ttl_s
+    if ttl_s and emulator.clock.now_ms() - issued_ms > ttl_s * 1000:
+        return False
+    return issued_ms >= emulator.page_tokens_valid_from.get(ctx.mailbox.email, 0)
+
+
+def _page_token(ctx: Ctx, message: StoredMessage) -> str:
+    return f"{message.internal_date * 10**10 + message.seq}_{ctx.emulator.clock.now_ms()}"
 
 
 def _message_filter(ctx: Ctx):
@@ -263,7 +277,7 @@ def messages_list(ctx: Ctx) -> dict:
     limit = ctx.number("maxResults", 100, MAX_PAGE)
     page: list[StoredMessage] = []
     more = False
-    for message in ctx.mailbox.newest_first(_page_key(ctx.arg("pageToken"))):
+    for message in ctx.mailbox.newest_first(_page_key(ctx)):
         if matches(message):
             if len(page) == limit:
                 more = True
@@ -273,7 +287,7 @@ def messages_list(ctx: Ctx) -> dict:
     if page:
         body["messages"] = [m.ref() for m in page]
     if more:
-        body["nextPageToken"] = _page_token(page[-1])
+        body["nextPageToken"] = _page_token(ctx, page[-1])
     body["resultSizeEstimate"] = _estimate(ctx, "messages", matches)
     return body
 
@@ -285,7 +299,7 @@ def threads_list(ctx: Ctx) -> dict:
     mailbox = ctx.mailbox
     page: list[StoredMessage] = []
     more = False
-    for message in mailbox.newest_first(_page_key(ctx.arg("pageToken"))):
+    for message in mailbox.newest_first(_page_key(ctx)):
         if not matches(message) or not _newest_match_of_thread(mailbox, message, matches):
             continue
         if len(page) == limit:
@@ -296,7 +310,7 @@ def threads_list(ctx: Ctx) -> dict:
     if page:
         body["threads"] = [_thread_summary(mailbox, m.thread_id) for m in page]
     if more:
-        body["nextPageToken"] = _page_token(page[-1])
+        body["nextPageToken"] = _page_token(ctx, page[-1])
     body["resultSizeEstimate"] = _estimate(ctx, "threads", matches)
     return body
 

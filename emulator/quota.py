@@ -98,3 +98,52 @@ def check_and_charge(quota: Quota, *, email: str, units: int, config, now: float
         raise errors.project_rate_limited()
     quota.spend(user_key, units, now=now)
     quota.spend("project", units, now=now)
+
+
+class Lockouts:
+    """Users Gmail has locked out after their rate limit tripped: every call answers a
+    rate-limit error until the lockout ends (commonly about 15 minutes at Google)."""
+
+    def __init__(self) -> None:
+        self._until: dict[str, tuple[float, int]] = {}  # email -> (until, status)
+
+    def start(self, email: str, *, until: float, status: int) -> None:
+        self._until[email] = (until, status)
+
+    def check(self, email: str, *, now: float) -> None:
+        """Raise the lockout's error if `email` is locked out at `now`."""
+        until, status = self._until.get(email, (0.0, 429))
+        if until <= now:
+            self._until.pop(email, None)
+            return
+        if status == 403:
+            raise errors.user_quota_exceeded()
+        raise errors.user_rate_limited(until)
+
+    def as_dict(self, *, now: float) -> dict:
+        return {email: until for email, (until, _) in self._until.items() if until > now}
+
+
+class InFlight:
+    """Calls each user has in flight, a batch's calls counted one by one, against
+    `concurrent_requests_per_user`: Gmail refuses a call beyond it with 429."""
+
+    def __init__(self) -> None:
+        self.count: dict[str, int] = defaultdict(int)
+        self.peak: dict[str, int] = defaultdict(int)
+        self.refused: dict[str, int] = defaultdict(int)
+
+    def admit(self, email: str, *, limit: int) -> bool:
+        """Take one slot for `email`, or refuse (False) when `limit` are taken (0: none)."""
+        if limit and self.count[email] >= limit:
+            self.refused[email] += 1
+            return False
+        self.count[email] += 1
+        self.peak[email] = max(self.peak[email], self.count[email])
+        return True
+
+    def release(self, email: str, slots: int = 1) -> None:
+        self.count[email] = max(0, self.count[email] - slots)
+
+    def as_dict(self) -> dict:
+        return {"peak": dict(self.peak), "refused": dict(self.refused)}

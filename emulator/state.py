@@ -14,7 +14,7 @@ from .identities import Identities, Identity
 from .keys import SigningKey
 from .mailbox import HistoryRecord, IdSource, Mailbox
 from .push import Pusher
-from .quota import Quota
+from .quota import InFlight, Lockouts, Quota
 from .stats import Stats
 
 
@@ -36,6 +36,10 @@ class Emulator:
         self.ids = IdSource(self.clock)
         self.faults = Faults()
         self.quota = Quota()
+        self.lockouts = Lockouts()
+        self.in_flight = InFlight()
+        # email -> ms: page tokens issued before are refused (expire-page-tokens)
+        self.page_tokens_valid_from: dict[str, int] = {}
         self.uploads: dict[str, dict] = {}  # resumable upload sessions
         self.stats.reset()
 

@@ -4,16 +4,18 @@ States: "ok"; "warn" (worth an operator's look, not a reason to take the process
 rotation); "fail". The database failing makes Tern "down"; Redis failing, "degraded".
 """
 
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable
 from typing import Literal, TypedDict
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Max
 from django.utils import timezone
 
 from accounts.models import GmailAccount
+from gmail.errors import LOCKOUT_MESSAGE
 from mail.models import SkippedMessage
 from sync.coordination import redis_client
 from sync.models import GmailWatch, SyncStatus
@@ -58,13 +60,21 @@ def check_watches() -> CheckResult:
 
 
 def check_sync() -> CheckResult:
-    """Mailboxes whose sync is paused by Gmail errors or stopped on a permanent error."""
+    """Mailboxes whose sync is paused by Gmail errors or stopped on a permanent error;
+    those Gmail locked out, and until when the last of those lockouts lasts."""
     statuses = SyncStatus.objects.filter(account__status=GmailAccount.Status.ACTIVE)
-    paused = statuses.filter(paused_until__gt=timezone.now()).count()
+    paused = statuses.filter(paused_until__gt=timezone.now())
+    locked = paused.filter(last_error__startswith=LOCKOUT_MESSAGE).aggregate(
+        count=Count("id"), until=Max("paused_until")
+    )
     failing = statuses.exclude(last_error="").count()
-    if paused or failing:
-        return "warn", f"{paused} paused, {failing} with a last error"
-    return "ok", ""
+    if not (paused.exists() or failing):
+        return "ok", ""
+    detail = f"{paused.count()} paused, {failing} with a last error"
+    if locked["count"]:
+        until = locked["until"].astimezone(dt.UTC).isoformat(timespec="seconds")
+        detail += f", {locked['count']} locked out by Gmail (until {until.replace('+00:00', 'Z')})"
+    return "warn", detail
 
 
 def check_skipped_messages() -> CheckResult:

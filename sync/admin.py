@@ -3,6 +3,7 @@ import datetime as dt
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from sync import tasks
 from sync.models import GmailWatch, SyncStatus
@@ -17,7 +18,7 @@ class SyncStatusAdmin(admin.ModelAdmin):
         "lag",
         "last_push_at",
         "last_incremental_sync_at",
-        "paused_until",
+        "pause",
         "watch_expiration",
         "last_error_at",
     ]
@@ -25,7 +26,7 @@ class SyncStatusAdmin(admin.ModelAdmin):
     search_fields = ["account__email"]
     list_select_related = ["account", "account__watch"]
     raw_id_fields = ["account"]
-    readonly_fields = ["lag", "watch_expiration", "updated_at"]
+    readonly_fields = ["lag", "pause", "watch_expiration", "updated_at"]
     actions = ["full_resync", "sync_now"]
 
     @admin.display(description="lag (history ids behind the last push)")
@@ -33,6 +34,14 @@ class SyncStatusAdmin(admin.ModelAdmin):
         if status.last_push_history_id is None or status.history_id is None:
             return None
         return max(0, status.last_push_history_id - status.history_id)
+
+    @admin.display(description="paused")
+    def pause(self, status: SyncStatus) -> str:
+        """Until when, and why: a Gmail lockout says so in the last error."""
+        if status.paused_until is None or status.paused_until <= timezone.now():
+            return ""
+        until = status.paused_until.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        return f"until {until}: {status.last_error}" if status.last_error else f"until {until}"
 
     @admin.display(description="watch expires")
     def watch_expiration(self, status: SyncStatus) -> dt.datetime | None:

@@ -1,20 +1,26 @@
-"""What workers share about a mailbox: its sync lock and its quota bucket.
+"""What workers share about a mailbox: its sync lock, its quota bucket and Gmail's
+per-user limits (calls in flight, batch size, lockout).
 
-Both live in Redis when REDIS_URL is set, so every worker process sees the same lock and
+They live in Redis when REDIS_URL is set, so every worker process sees the same lock and
 spends from the same bucket. On embedded defaults (no Redis, tasks in one process) an
 in-process stand-in with the same behaviour is used.
 """
 
+import contextlib
+import datetime as dt
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from functools import cache
 from typing import Protocol
 
 import redis
 from django.conf import settings
+
+from gmail.api import BATCH_SIZE
+from gmail.errors import RetryLater
 
 # Gmail allows 15,000 units per user per minute (GMAIL_QUOTA_UNITS_PER_MINUTE), over a
 # sliding minute. A bucket refilling at `rate` with room for `burst` spends at most
@@ -44,6 +50,29 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
 return 0
+"""
+# Gmail refuses a user's calls beyond an unpublished number in flight (a batch's calls
+# each count): 429 "Too many concurrent requests for user". A sync and the outbox of one
+# mailbox hold slots of one semaphore, so together they never have more in flight.
+MAILBOX_IN_FLIGHT = 50
+SLOT_LEASE_MS = 120_000  # a dead worker's slots lapse after this
+SLOT_WAIT_S = 30.0
+# After a concurrency 429 a mailbox's batches are halved, down to BATCH_FLOOR, for a while
+# (users report a lower limit for some time after a first 429).
+BATCH_FLOOR = 5
+BATCH_SHRINK_TTL_S = 10 * 60
+
+# Take `count` slots of KEYS[1] (a sorted set of slot -> lease end) if they fit in
+# `capacity`, after dropping lapsed leases.
+_ACQUIRE_SLOTS = """
+local capacity, count, lease = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) + count > capacity then return 0 end
+for i = 1, count do redis.call('ZADD', KEYS[1], now + lease, ARGV[4] .. ':' .. i) end
+redis.call('PEXPIRE', KEYS[1], lease)
+return 1
 """
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -79,6 +108,12 @@ class Backend(Protocol):
     def release(self, key: str, token: str) -> None: ...
     def reserve(self, key: str, units: int, rate: float, burst: float) -> float: ...
     def spent(self, key: str) -> int: ...
+    def put(self, key: str, value: str, ttl_ms: int) -> None: ...
+    def get(self, key: str) -> str | None: ...
+    def acquire_slots(
+        self, key: str, token: str, count: int, capacity: int, lease_ms: int
+    ) -> bool: ...
+    def release_slots(self, key: str, token: str, count: int) -> None: ...
 
 
 class _Redis:
@@ -89,6 +124,7 @@ class _Redis:
         self._reserve = client.register_script(_RESERVE)
         self._extend = client.register_script(_EXTEND)
         self._release = client.register_script(_RELEASE)
+        self._acquire_slots = client.register_script(_ACQUIRE_SLOTS)
 
     def set_new(self, key: str, value: str, ttl_ms: int) -> bool:
         return bool(self.client.set(key, value, nx=True, px=ttl_ms))
@@ -111,6 +147,19 @@ class _Redis:
     def spent(self, key: str) -> int:
         return int(self.client.hget(key, "spent") or 0)
 
+    def put(self, key: str, value: str, ttl_ms: int) -> None:
+        self.client.set(key, value, px=max(1, ttl_ms))
+
+    def get(self, key: str) -> str | None:
+        value = self.client.get(key)
+        return value.decode() if isinstance(value, bytes) else value
+
+    def acquire_slots(self, key: str, token: str, count: int, capacity: int, lease_ms: int) -> bool:
+        return bool(self._acquire_slots(keys=[key], args=[capacity, count, lease_ms, token]))
+
+    def release_slots(self, key: str, token: str, count: int) -> None:
+        self.client.zrem(key, *[f"{token}:{i}" for i in range(1, count + 1)])
+
 
 class _Local:
     """The in-process stand-in for Redis on embedded defaults (tasks in one process)."""
@@ -120,6 +169,7 @@ class _Local:
         self._keys: dict[str, tuple[str, float]] = {}  # key -> (value, expires at)
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, at)
         self._spent: dict[str, int] = {}
+        self._slots: dict[str, dict[str, float]] = {}  # key -> {slot: lease end}
 
     def _live(self, key: str, now: float) -> str | None:
         value, until = self._keys.get(key, ("", 0.0))
@@ -165,6 +215,31 @@ class _Local:
 
     def spent(self, key: str) -> int:
         return self._spent.get(key, 0)
+
+    def put(self, key: str, value: str, ttl_ms: int) -> None:
+        with self._mutex:
+            self._keys[key] = (value, time.monotonic() + ttl_ms / 1000)
+
+    def get(self, key: str) -> str | None:
+        with self._mutex:
+            return self._live(key, time.monotonic())
+
+    def acquire_slots(self, key: str, token: str, count: int, capacity: int, lease_ms: int) -> bool:
+        with self._mutex:
+            now = time.monotonic()
+            held = {s: end for s, end in self._slots.get(key, {}).items() if end > now}
+            if len(held) + count > capacity:
+                self._slots[key] = held
+                return False
+            held.update({f"{token}:{i}": now + lease_ms / 1000 for i in range(1, count + 1)})
+            self._slots[key] = held
+            return True
+
+    def release_slots(self, key: str, token: str, count: int) -> None:
+        with self._mutex:
+            held = self._slots.get(key, {})
+            for i in range(1, count + 1):
+                held.pop(f"{token}:{i}", None)
 
 
 @cache
@@ -268,3 +343,49 @@ def flag_is_set(name: str, account_id: int) -> bool:
 def flag_pop(name: str, account_id: int) -> bool:
     """Clear a flag; returns whether it was set."""
     return backend().pop(_key(name, account_id))
+
+
+class MailboxLimits:
+    """Gmail's per-user limits of one mailbox, shared by every worker (gmail.api.Limits)."""
+
+    def __init__(self, account_id: int) -> None:
+        self.account_id = account_id
+
+    @contextlib.contextmanager
+    def slots(self, count: int) -> Iterator[None]:
+        """Hold `count` in-flight slots while the block runs; waits for them up to
+        SLOT_WAIT_S (a batch takes a second or two), then gives the worker back."""
+        count = min(count, MAILBOX_IN_FLIGHT)
+        key, token = _key("in-flight", self.account_id), uuid.uuid4().hex
+        deadline = time.monotonic() + SLOT_WAIT_S
+        while not backend().acquire_slots(key, token, count, MAILBOX_IN_FLIGHT, SLOT_LEASE_MS):
+            if time.monotonic() > deadline:
+                raise RetryLater("the mailbox's other calls kept every slot", retry_after=5)
+            time.sleep(0.02)
+        try:
+            yield
+        finally:
+            backend().release_slots(key, token, count)
+
+    def batch_size(self) -> int:
+        stored = backend().get(_key("batch-size", self.account_id))
+        size = int(stored) if stored else BATCH_SIZE
+        return max(1, min(size, MAILBOX_IN_FLIGHT))
+
+    def batch_shrink(self, size: int) -> None:
+        smaller = max(BATCH_FLOOR, min(size, self.batch_size()) // 2)
+        backend().put(_key("batch-size", self.account_id), str(smaller), BATCH_SHRINK_TTL_S * 1000)
+
+    def lockout_until(self) -> dt.datetime | None:
+        stored = backend().get(_key("lockout", self.account_id))
+        return dt.datetime.fromisoformat(stored) if stored else None
+
+    def lockout(self, until: dt.datetime) -> None:
+        ttl_ms = int((until - dt.datetime.now(dt.UTC)).total_seconds() * 1000)
+        if ttl_ms > 0:
+            backend().put(_key("lockout", self.account_id), until.isoformat(), ttl_ms)
+
+
+def lockout_clear(account_id: int) -> None:
+    """Forget a lockout (an operator who knows Gmail lifted it; tests)."""
+    backend().pop(_key("lockout", account_id))

@@ -27,7 +27,7 @@ from gmail.errors import PermanentError, RetryLater, backoff_delay
 from mail.actions import Call
 from mail.models import Message, OutboxAction
 from sync.clients import gmail_client
-from sync.coordination import MailboxLock, coalesced_run
+from sync.coordination import MailboxLimits, MailboxLock, coalesced_run
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,9 @@ def outbox_flush(*, account_id: int) -> Flushed:
     account = GmailAccount.objects.filter(pk=account_id).first()
     if account is None or not account.is_active:
         return Flushed()
+    locked_out_until = MailboxLimits(account_id).lockout_until()
+    if locked_out_until is not None and locked_out_until > timezone.now():
+        return Flushed(retry_at=locked_out_until)  # not one call before Gmail lifts it
     flushed = Flushed()
     try:
         result = coalesced_run(

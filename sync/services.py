@@ -148,15 +148,9 @@ def _full_sync_slice(
         _full_sync_begin(account, gmail, status)
     mark = status.full_sync_history_id
     for _ in range(FULL_SYNC_PAGES_PER_SLICE):
-        response = gmail.call(
-            "messages.list",
-            gmail.users.messages().list(
-                userId="me",
-                maxResults=LIST_PAGE_SIZE,
-                includeSpamTrash=True,
-                pageToken=status.full_sync_page_token or None,
-            ),
-        )
+        response = _list_page(gmail, status)
+        if response is None:
+            continue  # the stored token was refused: the listing starts again
         listed = response.get("messages", [])
         fetched = _fetch_unseen(account, gmail, listed, mark)
         next_token = response.get("nextPageToken", "")
@@ -173,6 +167,35 @@ def _full_sync_slice(
             _full_sync_finish(account, status)
             return Result(Outcome.DONE)
     return Result(Outcome.MORE)
+
+
+def _list_page(gmail: GmailClient, status: SyncStatus) -> Json | None:
+    """The full listing's next page, or None when Gmail refused the stored page token.
+
+    Gmail may refuse a page token after a long pause (400). The listing then starts
+    again from the top, never with that token again: what this full sync stored carries
+    its mark, so nothing is fetched twice, and the sweep at its end deletes only what
+    neither listing saw (a message deleted meanwhile is history after the mark)."""
+    token = status.full_sync_page_token
+    try:
+        return gmail.call(
+            "messages.list",
+            gmail.users.messages().list(
+                userId="me",
+                maxResults=LIST_PAGE_SIZE,
+                includeSpamTrash=True,
+                pageToken=token or None,
+            ),
+        )
+    except PermanentError as error:
+        if not token or error.status != 400:
+            raise
+    logger.warning("page token refused, listing again", extra={"account_id": status.account_id})
+    SyncStatus.objects.filter(pk=status.pk, full_sync_page_token=token).update(
+        full_sync_page_token="", full_sync_messages_done=0
+    )
+    status.refresh_from_db()
+    return None
 
 
 def _full_sync_begin(account: GmailAccount, gmail: GmailClient, status: SyncStatus) -> None:
@@ -231,15 +254,39 @@ def _fetch_unseen(
     whole = [tid for tid, mids in by_thread.items() if len(mids) >= 2]
     single = [mids[0] for tid, mids in by_thread.items() if len(mids) < 2]
     resources: list[GmailMessage] = []
-    if whole:
-        threads = gmail.batch(
-            "threads.get",
-            {tid: gmail.users.threads().get(userId="me", id=tid, format="full") for tid in whole},
-        )
-        resources += _present([m for t in threads.values() if t for m in t.get("messages", [])])
-    if single:
-        resources += _present(gmail.batch("messages.get", _message_gets(gmail, single)).values())
+    try:
+        if whole:
+            threads = gmail.batch(
+                "threads.get",
+                {
+                    tid: gmail.users.threads().get(userId="me", id=tid, format="full")
+                    for tid in whole
+                },
+            )
+            resources += _messages_in(threads.values())
+        if single:
+            resources += _present(
+                gmail.batch("messages.get", _message_gets(gmail, single)).values()
+            )
+    except RetryLater as error:
+        # Keep what was fetched: stored with this full sync's mark, it counts as seen, and
+        # the page's next try fetches only the rest.
+        with transaction.atomic():
+            kept = resources + _messages_in(error.fetched.values())
+            mirror.messages_store(account=account, resources=kept, mark=mark)
+        raise
     return resources
+
+
+def _messages_in(fetched: Iterable[Json | None]) -> list[GmailMessage]:
+    """The messages of fetched threads and messages (None: gone since listed)."""
+    messages: list[Json] = []
+    for resource in fetched:
+        if resource and "payload" not in resource:
+            messages += resource.get("messages", [])  # a thread
+        elif resource:
+            messages.append(resource)
+    return _present(messages)
 
 
 def _present(fetched: Iterable[Json | None]) -> list[GmailMessage]:
@@ -458,8 +505,11 @@ def _advance_cursor(status: SyncStatus, start: int, cursor: int) -> None:
 
 
 def _pause(status: SyncStatus, error: RetryLater) -> Result:
-    delay = backoff_delay(status.failure_count, error.retry_after)
-    until = timezone.now() + dt.timedelta(seconds=delay)
+    """Pause until Gmail's lockout ends, or for a backoff that grows with each failure."""
+    until = error.lockout_until
+    if until is None:
+        delay = backoff_delay(status.failure_count, error.retry_after)
+        until = timezone.now() + dt.timedelta(seconds=delay)
     SyncStatus.objects.filter(pk=status.pk).update(
         paused_until=until,
         failure_count=status.failure_count + 1,

@@ -119,3 +119,24 @@ def test_it_faults_each_call_on_its_own(emulator, alice, alice_gmail):
 
     assert first == second
     assert {200, 503, 429} == set(first)
+
+
+def test_each_call_of_a_batch_takes_a_slot_of_the_in_flight_limit(emulator, alice, alice_gmail):
+    stored = insert(alice_gmail, "Many at once")
+    emulator.set_config(concurrent_requests_per_user=4)
+    answers = {}
+    batch = alice_gmail.new_batch_http_request(
+        callback=lambda request_id, response, error: answers.update({request_id: error})
+    )
+    for n in range(6):
+        batch.add(
+            alice_gmail.users().messages().get(userId="me", id=stored["id"]), request_id=str(n)
+        )
+
+    batch.execute()
+
+    refused = {key for key, error in answers.items() if error is not None}
+    assert refused == {"4", "5"}
+    assert answers["4"].status_code == 429
+    assert answers["4"].error_details[0]["message"] == "Too many concurrent requests for user"
+    assert emulator.stats()["concurrency"]["peak"] == {alice: 4}

@@ -94,3 +94,35 @@ def test_it_refuses_nonsense_faults(emulator):
     status = httpx.put(f"{emulator.url}/_emulator/faults", json={"statuses": [418]})
 
     assert answer.status_code == unknown.status_code == status.status_code == 400
+
+
+def test_it_fails_calls_with_the_transient_precondition_400(emulator, alice, alice_gmail):
+    emulator.set_faults(error_rate=1.0, statuses=[400])
+
+    with pytest.raises(HttpError) as caught:
+        alice_gmail.users().labels().list(userId="me").execute()
+
+    assert caught.value.status_code == 400
+    detail = caught.value.error_details[0]
+    assert (detail["reason"], detail["message"]) == (
+        "failedPrecondition",
+        "Precondition check failed.",
+    )
+    emulator.set_faults(error_rate=0.0)
+    assert alice_gmail.users().labels().list(userId="me").execute()["labels"]
+
+
+def test_a_lockout_fault_locks_the_user_out_for_its_length(emulator, alice, bob, alice_gmail):
+    emulator.set_faults(lockout_rate=1.0, lockout_s=600, seed=3)
+    with pytest.raises(HttpError) as caught:
+        alice_gmail.users().getProfile(userId="me").execute()
+    emulator.set_faults(lockout_rate=0.0)
+
+    assert caught.value.status_code in (429, 403)
+    assert caught.value.error_details[0]["reason"] == "rateLimitExceeded"
+    assert alice in emulator.stats()["lockouts"]
+    with pytest.raises(HttpError):  # still locked out, faults off
+        alice_gmail.users().getProfile(userId="me").execute()
+    assert emulator.gmail(bob).users().getProfile(userId="me").execute()  # only Alice
+    emulator.advance_clock(601)
+    assert alice_gmail.users().getProfile(userId="me").execute()["emailAddress"] == alice

@@ -1,7 +1,10 @@
 """Per-user quota in Google's units and Google's rate-limit answers."""
 
 import base64
+import concurrent.futures
+import datetime as dt
 
+import httpx
 import pytest
 from googleapiclient.errors import HttpError
 
@@ -67,3 +70,53 @@ def test_it_answers_403_when_the_project_minute_is_spent(emulator, alice, alice_
     assert caught.value.status_code == 403
     assert caught.value.error_details[0]["reason"] == "rateLimitExceeded"
     assert caught.value.error_details[0]["domain"] == "usageLimits"
+
+
+@pytest.mark.parametrize(
+    ("status", "wording"),
+    [
+        (429, "User-rate limit exceeded.  Retry after "),
+        (403, "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user'"),
+    ],
+)
+def test_a_lockout_refuses_every_call_until_it_ends(emulator, alice, alice_gmail, status, wording):
+    until = emulator.lockout(alice, seconds=900, status=status)["until"]
+    profile = alice_gmail.users().getProfile(userId="me")
+
+    with pytest.raises(HttpError) as caught:
+        profile.execute()
+
+    assert caught.value.status_code == status
+    assert "retry-after" not in caught.value.resp  # the time is only in the message
+    detail = caught.value.error_details[0]
+    assert detail["reason"] == "rateLimitExceeded"
+    assert detail["message"].startswith(wording)
+    if status == 429:  # the time is in the message; the 403 gives none
+        stamp = detail["message"].rsplit("Retry after ", 1)[1]
+        assert dt.datetime.fromisoformat(stamp).timestamp() == pytest.approx(until, abs=0.01)
+    else:
+        assert "Retry after" not in detail["message"]
+    emulator.advance_clock(899)
+    with pytest.raises(HttpError):
+        profile.execute()
+    emulator.advance_clock(2)
+    assert profile.execute()["emailAddress"] == alice
+
+
+def test_it_refuses_calls_beyond_the_users_in_flight_limit(emulator, alice, alice_gmail):
+    emulator.set_config(concurrent_requests_per_user=3)
+    emulator.set_faults(latency_ms=400)
+    tokens = emulator.tokens(alice)["access_tokens"]
+    headers = {"Authorization": f"Bearer {tokens[-1]['token']}"}
+    url = f"{emulator.url}/gmail/v1/users/me/profile"
+
+    with concurrent.futures.ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(lambda _: httpx.get(url, headers=headers, timeout=10), range(5)))
+
+    refused = [a for a in answers if a.status_code == 429]
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 429, 429]
+    assert refused[0].json()["error"]["message"] == "Too many concurrent requests for user"
+    assert refused[0].json()["error"]["errors"][0]["reason"] == "rateLimitExceeded"
+    stats = emulator.stats()["concurrency"]
+    assert stats == {"peak": {alice: 3}, "refused": {alice: 2}}
+    assert alice_gmail.users().getProfile(userId="me").execute()  # slots given back

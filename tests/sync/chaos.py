@@ -31,7 +31,7 @@ from mail.actions import Effect
 from mail.models import Label, Message, OutboxAction, Thread
 from sync import outbox as outbox_module
 from sync import services as sync_services
-from sync.coordination import MailboxLock, redis_client
+from sync.coordination import MailboxLimits, MailboxLock, lockout_clear, redis_client
 from sync.models import SyncStatus
 from sync.outbox import outbox_flush
 from sync.selectors import mailbox_state
@@ -58,6 +58,12 @@ OUTAGE_METHODS = [
     "users.messages.send",
 ]
 SYSTEM_POOL = ["INBOX", "UNREAD", "STARRED", "IMPORTANT"]
+# Gmail's lockouts last about 15 minutes; the run moves the emulator's clock past one
+# (see Chaos.lockout_lifted) instead of waiting.
+LOCKOUT_S = 900
+# The calls Gmail lets one user have in flight, a batch's calls each counted.
+LOCKOUT = "lockout of 15 min (clock moved)"
+IN_FLIGHT_LIMITS = [50, 50, 8, 4, 2]
 
 
 class WorkerKilled(BaseException):
@@ -77,7 +83,8 @@ def gmail_execute(call, attempts=30):
         except HttpError as error:
             status = error.resp.status
             rate_limited = status == 403 and b"RateLimitExceeded" in (error.content or b"")
-            if status in (429, 500, 503) or rate_limited:
+            transient = status == 400 and b"Precondition check failed." in (error.content or b"")
+            if status in (429, 500, 503) or rate_limited or transient:
                 continue
             raise
     raise AssertionError(f"{attempts} injected faults in a row for the test's own client")
@@ -290,6 +297,7 @@ class Chaos:
         self.set_faults({"error_rate": 0.0, "seed": self.seed})
         self.step = "quiescence"
         for _ in range(max_rounds):
+            self.lockout_lifted()
             self.unpause()
             retry_at = self.flush(kill=False)
             self.unpause()
@@ -312,6 +320,7 @@ class Chaos:
     # --- Gmail-side changes (another client of the same mailbox) ----------------------
 
     def gmail_change(self):
+        self.lockout_lifted()  # the test's own client is the same Gmail user
         kinds = [
             (self.new_mail, 5),
             (self.reply, 3),
@@ -606,7 +615,7 @@ class Chaos:
             self.unpause()
             busy = mailbox_sync(account_id=self.account_id)
             assert busy.outcome == Outcome.BUSY, self.say(f"sync beside a live lease: {busy}")
-        else:
+        elif MailboxLimits(self.account_id).lockout_until() is None:
             assert outbox_flush(account_id=self.account_id).retry_at is None
         # Time passes: the lease runs out.
         redis_client().pexpire(key, 1)
@@ -633,10 +642,30 @@ class Chaos:
                 token_expiry=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
             )
 
+    def lockout_lifted(self):
+        """Gmail's lockout of the mailbox, if one runs, ends: the emulator's clock moves
+        past it (15 minutes in no time), and Tern, whose clock cannot move, forgets the
+        pause it read from Gmail's message, as it would once that time came."""
+        if self.email not in self.emulator.stats()["lockouts"]:
+            return
+        self.emulator.advance_clock(LOCKOUT_S + 1)
+        lockout_clear(self.account_id)
+        self.unpause()
+        self.tally.disruptions[LOCKOUT] += 1
+        self.log("lockout lifted")
+
     def weather(self):
         """The emulator's faults for the next while: calm, noisy (5xx, 429 and 403 rate
-        limits on any call), or one method down, Google's token endpoint included."""
-        kind = self.rng.choices(["calm", "noisy", "outage"], [1, 4, 3])[0]
+        limits on any call), transient 400s, lockouts (429 or 403 "Retry after", for 15
+        minutes), or one method down, Google's token endpoint included; and Gmail's limit
+        of calls in flight for the user."""
+        kind = self.rng.choices(
+            ["calm", "noisy", "transient 400s", "lockouts", "outage"], [1, 4, 1.5, 1, 3]
+        )[0]
+        limit = self.rng.choice(IN_FLIGHT_LIMITS)
+        self.emulator.set_config(concurrent_requests_per_user=limit)
+        if limit < max(IN_FLIGHT_LIMITS):
+            self.tally.weather[f"{limit} calls in flight at most"] += 1
         if kind == "calm":
             profile = {"error_rate": 0.0}
         elif kind == "noisy":
@@ -644,6 +673,19 @@ class Chaos:
                 "error_rate": self.rng.choice([0.05, 0.1, 0.15, 0.2, 0.3]),
                 "statuses": sorted(self.rng.sample([500, 503, 429, 403], k=self.rng.randint(1, 4))),
                 "latency_ms": self.rng.choice([0, 0, 1, 3]),
+            }
+        elif kind == "transient 400s":
+            profile = {
+                "error_rate": self.rng.choice([0.05, 0.1]),
+                "statuses": [400, 500, 503],
+            }
+        elif kind == "lockouts":
+            # Only calls Tern makes start a lockout (the test's own calls would otherwise
+            # lock Alice out in the middle of a change); every call of hers is refused then.
+            profile = {
+                "lockout_rate": self.rng.choice([0.05, 0.1, 0.2]),
+                "lockout_s": LOCKOUT_S,
+                "methods": [m for m in OUTAGE_METHODS if m != "oauth.token"],
             }
         else:
             method = self.rng.choice(OUTAGE_METHODS)
@@ -835,10 +877,12 @@ class Chaos:
             failed_api_calls=failed,
             api_calls=calls,
             fault_periods=sum(t.weather.values()),
-            disruptions=sum(t.disruptions.values()),
+            disruptions=sum(t.disruptions.values()) - t.disruptions[LOCKOUT],
+            lockouts=t.disruptions[LOCKOUT],
             syncs=sum(t.syncs.values()),
             workers_killed=t.syncs["killed"] + t.flush_kills,
             flushes=t.flushes,
+            refused_in_flight=sum(self.emulator.stats()["concurrency"]["refused"].values()),
         )
 
 
@@ -853,7 +897,8 @@ def totals_line(runs):
         f"{total['failed_api_calls']} failed API calls of {total['api_calls']}, "
         f"{total['fault_periods']} fault periods, {total['disruptions']} history/token "
         f"expiries, {total['syncs']} syncs, {total['flushes']} outbox flushes, "
-        f"{total['workers_killed']} workers killed"
+        f"{total['workers_killed']} workers killed, {total['lockouts']} lockouts, "
+        f"{total['refused_in_flight']} calls refused as too many in flight"
     )
 
 

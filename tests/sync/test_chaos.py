@@ -3,11 +3,13 @@
 For many seeds: random Gmail-side changes (new mail, replies, label changes, trash,
 delete, label create/rename/delete) interleaved with random user actions and with the
 engine's own steps (syncs, outbox flushes), while the emulator injects faults (5xx, 429,
-403 rate limits, method outages, latency), history expires, access tokens expire and
-workers are killed mid-sync and mid-flush. Then faults off, quiescence, one poll: the
-mirror (`manage.py mailbox_dump`) equals Gmail's state exactly, and every user action is
-in Gmail (none pending; refused only when Gmail must refuse it; each label effect still
-visible unless a later change overrode it; each send delivered exactly once).
+403 rate limits, Gmail's transient 400, method outages, latency, 15-minute lockouts that
+the emulator's clock jumps over, a limit of 2 to 50 calls in flight per user), history
+expires, access tokens expire and workers are killed mid-sync and mid-flush. Then faults
+off, quiescence, one poll: the mirror (`manage.py mailbox_dump`) equals Gmail's state
+exactly, and every user action is in Gmail (none pending; refused only when Gmail must
+refuse it; each label effect still visible unless a later change overrode it; each send
+delivered exactly once).
 
 Most seeds call the services directly (fast and deterministic: the seed replays the same
 run). One smaller test goes through the real path: emulator push with dropped,
