@@ -8,7 +8,14 @@ import re
 from collections.abc import Callable
 
 from . import delivery, errors, mime, render, search
-from .mailbox import HISTORY_TYPES, Mailbox, StoredMessage
+from .mailbox import (
+    HISTORY_TYPES,
+    Mailbox,
+    StoredMessage,
+    check_label_edit,
+    check_not_draft,
+    valid_label_name,
+)
 
 HANDLERS: dict[str, Callable] = {}
 METADATA_SCOPE = "https://www.googleapis.com/auth/gmail.metadata"
@@ -140,7 +147,10 @@ def _label(ctx: Ctx):
 def _label_changes(body: dict) -> dict:
     changes = {}
     if "name" in body:
-        changes["name"] = str(body["name"]).strip()
+        name = str(body["name"])
+        if not valid_label_name(name):  # before stripping: a trailing "\r" is refused too
+            raise errors.invalid_argument("Invalid label name")
+        changes["name"] = name.strip()
     if "messageListVisibility" in body:
         changes["message_list_visibility"] = _choice(
             body["messageListVisibility"], ("show", "hide"), "messageListVisibility"
@@ -378,8 +388,7 @@ def messages_send(ctx: Ctx) -> dict:
 
 def _label_edit(body: dict) -> tuple[list[str], list[str]]:
     add, remove = body.get("addLabelIds") or [], body.get("removeLabelIds") or []
-    if "DRAFT" in add:
-        raise errors.invalid_argument("Invalid label: DRAFT")
+    check_label_edit(add, remove)
     return add, remove
 
 
@@ -387,6 +396,7 @@ def _label_edit(body: dict) -> tuple[list[str], list[str]]:
 def messages_modify(ctx: Ctx) -> dict:
     message = _message(ctx)
     add, remove = _label_edit(ctx.json())
+    check_not_draft(message)
     ctx.mailbox.modify(message, add=add, remove=remove)
     return render.labels_only(message)
 
@@ -403,11 +413,12 @@ def messages_batch_modify(ctx: Ctx) -> None:
     body = ctx.json()
     add, remove = _label_edit(body)
     ctx.mailbox.check_labels([*add, *remove])
-    # Unknown ids are skipped silently, as Gmail does.
-    for message_id in _ids(body):
-        message = ctx.mailbox.messages.get(message_id)
-        if message is not None:
-            ctx.mailbox.modify(message, add=add, remove=remove)
+    # Unknown ids are skipped silently, as Gmail does; a draft among them refuses all.
+    found = [m for m in map(ctx.mailbox.messages.get, _ids(body)) if m is not None]
+    for message in found:
+        check_not_draft(message)
+    for message in found:
+        ctx.mailbox.modify(message, add=add, remove=remove)
 
 
 @method("users.messages.trash")
@@ -483,8 +494,10 @@ def threads_modify(ctx: Ctx) -> dict:
     messages = _thread(ctx)
     add, remove = _label_edit(ctx.json())
     ctx.mailbox.check_labels([*add, *remove])
+    # A thread's drafts keep their labels (only DRAFT); its other messages change.
     for message in messages:
-        ctx.mailbox.modify(message, add=add, remove=remove)
+        if "DRAFT" not in message.labels:
+            ctx.mailbox.modify(message, add=add, remove=remove)
     return _thread_labels_json(ctx.path["id"], messages)
 
 

@@ -29,8 +29,47 @@ SYSTEM_LABELS = {
     "STARRED": (None, None),
     "UNREAD": (None, None),
 }
+# Labels only Gmail itself sets or takes away: modify refuses to add or remove them.
+FIXED_LABELS = ("SENT", "DRAFT", "CHAT")
+# At most one of these per modify: a message is in one of the three places.
+EXCLUSIVE_LABELS = ("INBOX", "SPAM", "TRASH")
+# Names labels.create/update refuse, whatever their case, besides the system label ids:
+# the names Gmail's own folders, IMAP and Takeout use (got-your-back's reserved list).
+RESERVED_LABEL_NAMES = frozenset(
+    {
+        *(label_id.lower() for label_id in SYSTEM_LABELS),
+        *("inbox", "spam", "trash", "unread", "starred", "important", "sent", "draft"),
+        *("drafts", "chat", "chats", "migrated", "todo", "todos", "buzz", "bin"),
+        *("allmail", "archive", "archived", "muted", "voicemail"),
+    }
+)
 HISTORY_TYPES = ("messageAdded", "messageDeleted", "labelAdded", "labelRemoved")
 WATCH_DAYS = 7
+
+
+def valid_label_name(name: str) -> bool:
+    """Whether labels.create accepts this name: not empty, not reserved, no control characters."""
+    stripped = name.strip()
+    return (
+        bool(stripped)
+        and stripped.lower() not in RESERVED_LABEL_NAMES
+        and not any(ord(c) < 32 or ord(c) == 127 for c in name)
+    )
+
+
+def check_label_edit(add: Iterable[str], remove: Iterable[str]) -> None:
+    """Refuse, as Gmail does, a modify that touches a fixed label or adds two places."""
+    for label_id in [*add, *remove]:
+        if label_id in FIXED_LABELS:
+            raise errors.invalid_label(label_id)
+    if len(set(add) & set(EXCLUSIVE_LABELS)) > 1:
+        raise errors.invalid_argument("Can only add one of: " + ", ".join(EXCLUSIVE_LABELS))
+
+
+def check_not_draft(message: "StoredMessage") -> None:
+    # Gmail keeps a draft's labels to itself (DRAFT only); the wording is ours.
+    if "DRAFT" in message.labels:
+        raise errors.invalid_argument(f"Labels cannot be changed on draft message: {message.id}")
 
 
 class IdSource:
@@ -226,7 +265,7 @@ class Mailbox:
         self.estimate_cache.clear()
 
     def _check_label_name(self, name: str, current: Label | None) -> None:
-        if not name or not name.strip() or name.upper() in SYSTEM_LABELS:
+        if not valid_label_name(name):
             raise errors.invalid_argument("Invalid label name")
         existing = self.label_by_name(name)
         if existing is not None and existing is not current:
