@@ -216,6 +216,55 @@ def labels_delete(ctx: Ctx) -> None:
     ctx.mailbox.delete_label(_label(ctx))
 
 
+# --- settings --------------------------------------------------------------------------
+
+VACATION_FIELDS = {
+    "enableAutoReply": bool,
+    "responseSubject": str,
+    "responseBodyPlainText": str,
+    "responseBodyHtml": str,
+    "restrictToContacts": bool,
+    "restrictToDomain": bool,
+    "startTime": str,
+    "endTime": str,
+}
+
+
+@method("users.settings.sendAs.list")
+def send_as_list(ctx: Ctx) -> dict:
+    # The primary address first, then the aliases in the order they were added.
+    return {"sendAs": [entry.as_json() for entry in ctx.mailbox.send_as.values()]}
+
+
+@method("users.settings.sendAs.get")
+def send_as_get(ctx: Ctx) -> dict:
+    entry = ctx.mailbox.send_as.get(ctx.path["sendAsEmail"].strip().lower())
+    if entry is None:
+        raise errors.not_found()
+    return entry.as_json()
+
+
+@method("users.settings.getVacation")
+def get_vacation(ctx: Ctx) -> dict:
+    return dict(ctx.mailbox.vacation)
+
+
+@method("users.settings.updateVacation")
+def update_vacation(ctx: Ctx) -> dict:
+    body = ctx.json()
+    settings = {"enableAutoReply": False}
+    for name, value in body.items():
+        kind = VACATION_FIELDS.get(name)
+        if kind is None or not isinstance(value, kind):
+            raise errors.invalid_argument(f"Invalid value for {name}")
+        settings[name] = value
+    for name in ("startTime", "endTime"):  # int64 epoch ms, as strings
+        if name in settings and not settings[name].isdigit():
+            raise errors.invalid_argument(f"Invalid value for {name}")
+    ctx.mailbox.vacation = settings
+    return dict(settings)
+
+
 # --- listing ---------------------------------------------------------------------------
 
 

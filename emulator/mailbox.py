@@ -176,6 +176,34 @@ class Watch:
 
 
 @dataclass
+class SendAs:
+    """An address the user sends as (users.settings.sendAs): the primary one or an alias."""
+
+    email: str
+    display_name: str = ""
+    reply_to: str = ""
+    signature: str = ""  # HTML, as Gmail stores it
+    is_primary: bool = False
+    is_default: bool = False
+
+    def as_json(self) -> dict:
+        body = {
+            "sendAsEmail": self.email,
+            "displayName": self.display_name,
+            "replyToAddress": self.reply_to,
+            "signature": self.signature,
+            "isDefault": self.is_default,
+        }
+        if self.is_primary:
+            body["isPrimary"] = True
+        else:
+            # Only aliases have these; an alias the user added in settings is verified.
+            body["treatAsAlias"] = True
+            body["verificationStatus"] = "accepted"
+        return body
+
+
+@dataclass
 class Mailbox:
     email: str
     name: str
@@ -192,10 +220,14 @@ class Mailbox:
     _by_rfc822_id: dict[str, str] = field(default_factory=dict)
     estimate_cache: dict = field(default_factory=dict)
     _label_seq: int = 0
+    send_as: dict[str, SendAs] = field(default_factory=dict)
+    # users.settings.getVacation/updateVacation: stored and served, never auto-replied.
+    vacation: dict = field(default_factory=lambda: {"enableAutoReply": False})
 
     def __post_init__(self) -> None:
         for label_id, (message_vis, label_vis) in SYSTEM_LABELS.items():
             self.labels[label_id] = Label(label_id, label_id, "system", message_vis, label_vis)
+        self.send_as[self.email] = SendAs(self.email, self.name, is_primary=True, is_default=True)
         # Each mailbox starts somewhere of its own; Gmail's ids are large and unrelated.
         self.history_id = 1000 + sum(self.email.encode()) * 37
         self.history_floor = self.history_id
@@ -415,6 +447,35 @@ class Mailbox:
         """The thread a replacement of ``replaced`` should join, if that thread still exists."""
         hint = thread_hint or replaced.thread_id
         return hint if hint in self.threads else None
+
+    # --- settings ------------------------------------------------------------------
+
+    def add_send_as(
+        self,
+        email: str,
+        *,
+        display_name: str = "",
+        reply_to: str = "",
+        signature: str = "",
+        default: bool = False,
+    ) -> SendAs:
+        """Add an alias, or change an address the user sends as (the primary one too)."""
+        email = email.strip().lower()
+        current = self.send_as.get(email)
+        entry = SendAs(
+            email,
+            display_name,
+            reply_to,
+            signature,
+            is_primary=current is not None and current.is_primary,
+            is_default=current is not None and current.is_default,
+        )
+        self.send_as[email] = entry
+        if default:
+            # Exactly one default: choosing one unsets the previous one.
+            for other in self.send_as.values():
+                other.is_default = other is entry
+        return entry
 
     # --- watch ---------------------------------------------------------------------
 
