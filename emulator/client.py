@@ -189,6 +189,12 @@ class EmulatorClient:
         body = {"seconds": seconds, "status": status}
         return self._ok(self.http.post(f"/_emulator/users/{email}/lockout", json=body))
 
+    def add_send_as(self, email: str, send_as_email: str, **fields) -> dict:
+        """`fields`: sendAsEmail's companions in Gmail's SendAs (displayName,
+        replyToAddress, signature, isDefault)."""
+        body = {"sendAsEmail": send_as_email, **fields}
+        return self._ok(self.http.post(f"/_emulator/users/{email}/send-as", json=body))
+
     def revoke(self, email: str) -> dict:
         return self._ok(self.http.post(f"/_emulator/users/{email}/revoke"))
 

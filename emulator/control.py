@@ -139,6 +139,29 @@ async def lockout_user(request: Request) -> Response:
     return JSONResponse({"until": until, "status": status})
 
 
+async def add_send_as(request: Request) -> Response:
+    """Give the user an address to send as, as they would in Gmail's settings."""
+    emulator = _emulator(request)
+    try:
+        body = await _json(request)
+        email = str(body["sendAsEmail"])
+        options = {
+            "display_name": str(body.get("displayName", "")),
+            "reply_to": str(body.get("replyToAddress", "")),
+            "signature": str(body.get("signature", "")),
+            "default": bool(body.get("isDefault", False)),
+        }
+    except (ValueError, KeyError, AttributeError):
+        return _problem(400, 'expected {"sendAsEmail": ..., "displayName": ..., ...}')
+    if "@" not in email:
+        return _problem(400, "invalid email")
+    with emulator.lock:
+        mailbox, problem = _mailbox_or_404(request)
+        if problem:
+            return problem
+        return JSONResponse(mailbox.add_send_as(email, **options).as_json(), status_code=201)
+
+
 async def revoke_user(request: Request) -> Response:
     emulator = _emulator(request)
     with emulator.lock:
@@ -269,6 +292,7 @@ routes = [
     Route("/_emulator/users/{email}/revoke", revoke_user, methods=["POST"]),
     Route("/_emulator/users/{email}/lockout", lockout_user, methods=["POST"]),
     Route("/_emulator/users/{email}/expire-page-tokens", expire_page_tokens, methods=["POST"]),
+    Route("/_emulator/users/{email}/send-as", add_send_as, methods=["POST"]),
     Route("/_emulator/users/{email}/tokens", user_tokens, methods=["GET"]),
     Route("/_emulator/users/{email}/tokens", issue_tokens, methods=["POST"]),
     Route("/_emulator/config", config, methods=["GET", "PUT"]),

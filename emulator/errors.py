@@ -186,3 +186,8 @@ def not_implemented(method_id: str) -> GoogleError:
         reason="notImplemented",
         status="UNIMPLEMENTED",
     )
+
+
+def invalid_label(label_id: str) -> GoogleError:
+    # Gmail names the first label it refuses: "Invalid label: SENT".
+    return invalid_argument(f"Invalid label: {label_id}")

@@ -8,7 +8,14 @@ import re
 from collections.abc import Callable
 
 from . import delivery, errors, mime, render, search
-from .mailbox import HISTORY_TYPES, Mailbox, StoredMessage
+from .mailbox import (
+    HISTORY_TYPES,
+    Mailbox,
+    StoredMessage,
+    check_label_edit,
+    check_not_draft,
+    valid_label_name,
+)
 
 HANDLERS: dict[str, Callable] = {}
 METADATA_SCOPE = "https://www.googleapis.com/auth/gmail.metadata"
@@ -140,7 +147,10 @@ def _label(ctx: Ctx):
 def _label_changes(body: dict) -> dict:
     changes = {}
     if "name" in body:
-        changes["name"] = str(body["name"]).strip()
+        name = str(body["name"])
+        if not valid_label_name(name):  # before stripping: a trailing "\r" is refused too
+            raise errors.invalid_argument("Invalid label name")
+        changes["name"] = name.strip()
     if "messageListVisibility" in body:
         changes["message_list_visibility"] = _choice(
             body["messageListVisibility"], ("show", "hide"), "messageListVisibility"
@@ -204,6 +214,55 @@ def labels_patch(ctx: Ctx) -> dict:
 @method("users.labels.delete")
 def labels_delete(ctx: Ctx) -> None:
     ctx.mailbox.delete_label(_label(ctx))
+
+
+# --- settings --------------------------------------------------------------------------
+
+VACATION_FIELDS = {
+    "enableAutoReply": bool,
+    "responseSubject": str,
+    "responseBodyPlainText": str,
+    "responseBodyHtml": str,
+    "restrictToContacts": bool,
+    "restrictToDomain": bool,
+    "startTime": str,
+    "endTime": str,
+}
+
+
+@method("users.settings.sendAs.list")
+def send_as_list(ctx: Ctx) -> dict:
+    # The primary address first, then the aliases in the order they were added.
+    return {"sendAs": [entry.as_json() for entry in ctx.mailbox.send_as.values()]}
+
+
+@method("users.settings.sendAs.get")
+def send_as_get(ctx: Ctx) -> dict:
+    entry = ctx.mailbox.send_as.get(ctx.path["sendAsEmail"].strip().lower())
+    if entry is None:
+        raise errors.not_found()
+    return entry.as_json()
+
+
+@method("users.settings.getVacation")
+def get_vacation(ctx: Ctx) -> dict:
+    return dict(ctx.mailbox.vacation)
+
+
+@method("users.settings.updateVacation")
+def update_vacation(ctx: Ctx) -> dict:
+    body = ctx.json()
+    settings = {"enableAutoReply": False}
+    for name, value in body.items():
+        kind = VACATION_FIELDS.get(name)
+        if kind is None or not isinstance(value, kind):
+            raise errors.invalid_argument(f"Invalid value for {name}")
+        settings[name] = value
+    for name in ("startTime", "endTime"):  # int64 epoch ms, as strings
+        if name in settings and not settings[name].isdigit():
+            raise errors.invalid_argument(f"Invalid value for {name}")
+    ctx.mailbox.vacation = settings
+    return dict(settings)
 
 
 # --- listing ---------------------------------------------------------------------------
@@ -398,8 +457,7 @@ def messages_send(ctx: Ctx) -> dict:
 
 def _label_edit(body: dict) -> tuple[list[str], list[str]]:
     add, remove = body.get("addLabelIds") or [], body.get("removeLabelIds") or []
-    if "DRAFT" in add:
-        raise errors.invalid_argument("Invalid label: DRAFT")
+    check_label_edit(add, remove)
     return add, remove
 
 
@@ -407,6 +465,7 @@ def _label_edit(body: dict) -> tuple[list[str], list[str]]:
 def messages_modify(ctx: Ctx) -> dict:
     message = _message(ctx)
     add, remove = _label_edit(ctx.json())
+    check_not_draft(message)
     ctx.mailbox.modify(message, add=add, remove=remove)
     return render.labels_only(message)
 
@@ -423,11 +482,12 @@ def messages_batch_modify(ctx: Ctx) -> None:
     body = ctx.json()
     add, remove = _label_edit(body)
     ctx.mailbox.check_labels([*add, *remove])
-    # Unknown ids are skipped silently, as Gmail does.
-    for message_id in _ids(body):
-        message = ctx.mailbox.messages.get(message_id)
-        if message is not None:
-            ctx.mailbox.modify(message, add=add, remove=remove)
+    # Unknown ids are skipped silently, as Gmail does; a draft among them refuses all.
+    found = [m for m in map(ctx.mailbox.messages.get, _ids(body)) if m is not None]
+    for message in found:
+        check_not_draft(message)
+    for message in found:
+        ctx.mailbox.modify(message, add=add, remove=remove)
 
 
 @method("users.messages.trash")
@@ -503,8 +563,10 @@ def threads_modify(ctx: Ctx) -> dict:
     messages = _thread(ctx)
     add, remove = _label_edit(ctx.json())
     ctx.mailbox.check_labels([*add, *remove])
+    # A thread's drafts keep their labels (only DRAFT); its other messages change.
     for message in messages:
-        ctx.mailbox.modify(message, add=add, remove=remove)
+        if "DRAFT" not in message.labels:
+            ctx.mailbox.modify(message, add=add, remove=remove)
     return _thread_labels_json(ctx.path["id"], messages)
 
 

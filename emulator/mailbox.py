@@ -29,8 +29,47 @@ SYSTEM_LABELS = {
     "STARRED": (None, None),
     "UNREAD": (None, None),
 }
+# Labels only Gmail itself sets or takes away: modify refuses to add or remove them.
+FIXED_LABELS = ("SENT", "DRAFT", "CHAT")
+# At most one of these per modify: a message is in one of the three places.
+EXCLUSIVE_LABELS = ("INBOX", "SPAM", "TRASH")
+# Names labels.create/update refuse, whatever their case, besides the system label ids:
+# the names Gmail's own folders, IMAP and Takeout use (got-your-back's reserved list).
+RESERVED_LABEL_NAMES = frozenset(
+    {
+        *(label_id.lower() for label_id in SYSTEM_LABELS),
+        *("inbox", "spam", "trash", "unread", "starred", "important", "sent", "draft"),
+        *("drafts", "chat", "chats", "migrated", "todo", "todos", "buzz", "bin"),
+        *("allmail", "archive", "archived", "muted", "voicemail"),
+    }
+)
 HISTORY_TYPES = ("messageAdded", "messageDeleted", "labelAdded", "labelRemoved")
 WATCH_DAYS = 7
+
+
+def valid_label_name(name: str) -> bool:
+    """Whether labels.create accepts this name: not empty, not reserved, no control characters."""
+    stripped = name.strip()
+    return (
+        bool(stripped)
+        and stripped.lower() not in RESERVED_LABEL_NAMES
+        and not any(ord(c) < 32 or ord(c) == 127 for c in name)
+    )
+
+
+def check_label_edit(add: Iterable[str], remove: Iterable[str]) -> None:
+    """Refuse, as Gmail does, a modify that touches a fixed label or adds two places."""
+    for label_id in [*add, *remove]:
+        if label_id in FIXED_LABELS:
+            raise errors.invalid_label(label_id)
+    if len(set(add) & set(EXCLUSIVE_LABELS)) > 1:
+        raise errors.invalid_argument("Can only add one of: " + ", ".join(EXCLUSIVE_LABELS))
+
+
+def check_not_draft(message: "StoredMessage") -> None:
+    # Gmail keeps a draft's labels to itself (DRAFT only); the wording is ours.
+    if "DRAFT" in message.labels:
+        raise errors.invalid_argument(f"Labels cannot be changed on draft message: {message.id}")
 
 
 class IdSource:
@@ -137,6 +176,34 @@ class Watch:
 
 
 @dataclass
+class SendAs:
+    """An address the user sends as (users.settings.sendAs): the primary one or an alias."""
+
+    email: str
+    display_name: str = ""
+    reply_to: str = ""
+    signature: str = ""  # HTML, as Gmail stores it
+    is_primary: bool = False
+    is_default: bool = False
+
+    def as_json(self) -> dict:
+        body = {
+            "sendAsEmail": self.email,
+            "displayName": self.display_name,
+            "replyToAddress": self.reply_to,
+            "signature": self.signature,
+            "isDefault": self.is_default,
+        }
+        if self.is_primary:
+            body["isPrimary"] = True
+        else:
+            # Only aliases have these; an alias the user added in settings is verified.
+            body["treatAsAlias"] = True
+            body["verificationStatus"] = "accepted"
+        return body
+
+
+@dataclass
 class Mailbox:
     email: str
     name: str
@@ -153,10 +220,14 @@ class Mailbox:
     _by_rfc822_id: dict[str, str] = field(default_factory=dict)
     estimate_cache: dict = field(default_factory=dict)
     _label_seq: int = 0
+    send_as: dict[str, SendAs] = field(default_factory=dict)
+    # users.settings.getVacation/updateVacation: stored and served, never auto-replied.
+    vacation: dict = field(default_factory=lambda: {"enableAutoReply": False})
 
     def __post_init__(self) -> None:
         for label_id, (message_vis, label_vis) in SYSTEM_LABELS.items():
             self.labels[label_id] = Label(label_id, label_id, "system", message_vis, label_vis)
+        self.send_as[self.email] = SendAs(self.email, self.name, is_primary=True, is_default=True)
         # Each mailbox starts somewhere of its own; Gmail's ids are large and unrelated.
         self.history_id = 1000 + sum(self.email.encode()) * 37
         self.history_floor = self.history_id
@@ -226,7 +297,7 @@ class Mailbox:
         self.estimate_cache.clear()
 
     def _check_label_name(self, name: str, current: Label | None) -> None:
-        if not name or not name.strip() or name.upper() in SYSTEM_LABELS:
+        if not valid_label_name(name):
             raise errors.invalid_argument("Invalid label name")
         existing = self.label_by_name(name)
         if existing is not None and existing is not current:
@@ -391,6 +462,35 @@ class Mailbox:
         """The thread a replacement of ``replaced`` should join, if that thread still exists."""
         hint = thread_hint or replaced.thread_id
         return hint if hint in self.threads else None
+
+    # --- settings ------------------------------------------------------------------
+
+    def add_send_as(
+        self,
+        email: str,
+        *,
+        display_name: str = "",
+        reply_to: str = "",
+        signature: str = "",
+        default: bool = False,
+    ) -> SendAs:
+        """Add an alias, or change an address the user sends as (the primary one too)."""
+        email = email.strip().lower()
+        current = self.send_as.get(email)
+        entry = SendAs(
+            email,
+            display_name,
+            reply_to,
+            signature,
+            is_primary=current is not None and current.is_primary,
+            is_default=current is not None and current.is_default,
+        )
+        self.send_as[email] = entry
+        if default:
+            # Exactly one default: choosing one unsets the previous one.
+            for other in self.send_as.values():
+                other.is_default = other is entry
+        return entry
 
     # --- watch ---------------------------------------------------------------------
 

@@ -220,6 +220,7 @@ def demo(emulator) -> str:
         _junk(plan, ALICE)
         _store(plan, emulator, names)
         _drafts(alice, now)
+        _send_as(alice)
         counts = {m.email: len(m.messages) for m in (alice, bob)}
     return ", ".join(f"{email} {n} messages" for email, n in counts.items())
 
@@ -242,6 +243,17 @@ def _drafts(mailbox: Mailbox, now: dt.datetime) -> None:
     ]:
         raw, _ = content.build(sender=ALICE, to=[BOB], subject=subject, text=text, when=now)
         mailbox.create_draft(mime.parse(raw), None)
+
+
+def _send_as(alice: Mailbox) -> None:
+    # A signature on her own address and a work alias with its own, for compose to offer.
+    alice.add_send_as(alice.email, display_name=ALICE[0], signature="Alice<br>Sent with Tern")
+    alice.add_send_as(
+        "alice@work.example",
+        display_name="Alice Example (Work)",
+        reply_to="alice@work.example",
+        signature="<b>Alice Example</b><br>Team Tern, Work Inc.",
+    )
 
 
 def empty(emulator) -> str:

@@ -624,13 +624,11 @@ def threads_recompute(*, thread_ids: Iterable[int]) -> None:
     changed = []
     for pk, thread_messages in messages.items():
         thread = threads[pk]
-        last = thread_messages[-1]
+        row = _row_of(shown_in(None, thread_messages, labels_of_message), labels_of_message)
         thread.subject = thread_messages[0].subject
-        thread.snippet = last.snippet
-        thread.last_message_at = last.internal_date
+        thread.snippet, thread.last_message_at, thread.is_unread = row
         thread.message_count = len(thread_messages)
         thread.has_attachments = any(m.has_attachments for m in thread_messages)
-        thread.is_unread = any("UNREAD" in labels_of_message.get(m.pk, ()) for m in thread_messages)
         thread.is_starred = any(
             "STARRED" in labels_of_message.get(m.pk, ()) for m in thread_messages
         )
@@ -652,16 +650,70 @@ def threads_recompute(*, thread_ids: Iterable[int]) -> None:
     ThreadLabel.objects.filter(thread_id__in=thread_ids).delete()
     ThreadLabel.objects.bulk_create(
         [
-            ThreadLabel(
-                thread=thread,
-                label_id=label_id,
-                user_id=thread.account.user_id,
-                label_gmail_id=gmail_id,
-                last_message_at=thread.last_message_at,
-            )
+            _thread_label(thread, label_id, gmail_id, messages[thread.pk], labels_of_message)
             for thread in changed
             for label_id, gmail_id in labels_of_thread.get(thread.pk, {}).items()
         ]
+    )
+
+
+# Lists that show only their own messages, and whose messages every other list leaves out.
+SEPARATE_LISTS = frozenset({"TRASH", "SPAM", "DRAFT"})
+
+
+def shown_in(
+    label_gmail_id: str | None,
+    messages: Sequence[Message],
+    labels_of_message: Mapping[int, set[str]],
+) -> list[Message]:
+    """The messages of a thread that the list of a label (None: All mail) shows.
+
+    As in Gmail, Trash, Spam and Drafts show only their own messages, and every other
+    list leaves trashed, spam and draft messages out: a thread whose newest message was
+    trashed shows the one before it in the Inbox. When the thread has nothing else
+    (only its draft carries the label), the row falls back to what carries the label.
+    """
+
+    def carries(message: Message, gmail_id: str) -> bool:
+        return gmail_id in labels_of_message.get(message.pk, ())
+
+    if label_gmail_id in SEPARATE_LISTS:
+        return [m for m in messages if carries(m, label_gmail_id)]
+    shown = [m for m in messages if not any(carries(m, kept) for kept in SEPARATE_LISTS)]
+    if shown:
+        return shown
+    if label_gmail_id is None:
+        return list(messages)
+    return [m for m in messages if carries(m, label_gmail_id)] or list(messages)
+
+
+def _row_of(
+    shown: Sequence[Message], labels_of_message: Mapping[int, set[str]]
+) -> tuple[str, dt.datetime, bool]:
+    """(snippet, last message time, unread) of a list row showing these messages."""
+    last = shown[-1]
+    unread = any("UNREAD" in labels_of_message.get(m.pk, ()) for m in shown)
+    return last.snippet, last.internal_date, unread
+
+
+def _thread_label(
+    thread: Thread,
+    label_id: int,
+    gmail_id: str,
+    messages: Sequence[Message],
+    labels_of_message: Mapping[int, set[str]],
+) -> ThreadLabel:
+    snippet, last_message_at, is_unread = _row_of(
+        shown_in(gmail_id, messages, labels_of_message), labels_of_message
+    )
+    return ThreadLabel(
+        thread=thread,
+        label_id=label_id,
+        user_id=thread.account.user_id,
+        label_gmail_id=gmail_id,
+        last_message_at=last_message_at,
+        snippet=snippet,
+        is_unread=is_unread,
     )
 
 

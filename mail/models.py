@@ -79,6 +79,11 @@ class Thread(models.Model):
 class ThreadLabel(models.Model):
     """Thread T carries label L: true when any message of T carries L (Gmail's rule).
 
+    `snippet`, `is_unread` and `last_message_at` are the thread's row as the list of L
+    shows it, from the messages that list shows (`mail.mirror.shown_in`): Gmail leaves
+    trashed and spam messages out of every list but Trash and Spam, and drafts out of
+    every list but Drafts.
+
     `user`, `label_gmail_id` and `last_message_at` are copies kept by the sync engine so
     that the two list queries are each one index range scan:
     - one account:       WHERE label_id = L ORDER BY last_message_at DESC, thread_id DESC
@@ -95,6 +100,8 @@ class ThreadLabel(models.Model):
     )
     label_gmail_id = models.CharField(max_length=255)
     last_message_at = models.DateTimeField()
+    snippet = models.TextField(blank=True)
+    is_unread = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

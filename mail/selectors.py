@@ -22,9 +22,21 @@ def thread_list(
     before: Cursor | None = None,
     limit: int = PAGE_SIZE,
 ) -> list[Thread]:
-    """The newest threads carrying a label, newest first, in one query."""
+    """The newest threads carrying a label, newest first, in one query.
+
+    Each thread's snippet, unread state and last message time are its row in this list
+    (ThreadLabel's): what the label's messages say, not what the whole thread says.
+    """
     rows = threads_with_label(user=user, label_gmail_id=label_gmail_id, label=label, before=before)
-    return [row.thread for row in rows[:limit]]
+    return [_as_listed(row) for row in rows[:limit]]
+
+
+def _as_listed(row: ThreadLabel) -> Thread:
+    thread = row.thread
+    thread.snippet = row.snippet
+    thread.is_unread = row.is_unread
+    thread.last_message_at = row.last_message_at
+    return thread
 
 
 def threads_with_label(

@@ -16,7 +16,8 @@ from django.db import transaction
 
 from accounts.models import GmailAccount
 from mail import mirror
-from mail.actions import ACTIONS, ActionNotAllowed, Kind
+from mail.actions import ACTIONS, ActionNotAllowed, Call, Kind
+from mail.labels import label_change_problem
 from mail.models import Message, OutboxAction, Thread
 from mail.signals import outbox_action_queued
 
@@ -56,6 +57,10 @@ def thread_not_spam(*, thread: Thread) -> OutboxAction:
 def thread_labels_change(
     *, thread: Thread, add: Sequence[str] = (), remove: Sequence[str] = ()
 ) -> OutboxAction:
+    """Add and remove the user's choice of labels; ValueError says why Gmail would refuse."""
+    problem = label_change_problem(add, remove)
+    if problem:
+        raise ValueError(problem)
     return _act_on_thread(thread, Kind.LABELS, add=add, remove=remove)
 
 
@@ -93,6 +98,9 @@ def _act_on_thread(
     thread: Thread, kind: Kind, *, add: Sequence[str] = (), remove: Sequence[str] = ()
 ) -> OutboxAction:
     messages = thread.messages.all()
+    if ACTIONS[kind].call == Call.BATCH_MODIFY:
+        # Gmail refuses to label a draft (the whole batch with it); a draft keeps DRAFT only.
+        messages = messages.exclude(labels__gmail_id="DRAFT")
     if ACTIONS[kind].newest_message_only:
         messages = messages.order_by("-internal_date", "-id")[:1]
     return _act(thread.account, kind, list(messages), add=add, remove=remove)

@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("mail", "0009_drop_unread_thread_history_id")]
+    dependencies = [("mail", "0011_threadlabel_row")]
 
     operations = [
         migrations.AddField(

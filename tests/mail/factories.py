@@ -45,6 +45,8 @@ class ThreadFactory(factory.django.DjangoModelFactory):
                 user_id=thread.account.user_id,
                 label_gmail_id=gmail_id,
                 last_message_at=thread.last_message_at,
+                snippet=thread.snippet,
+                is_unread=thread.is_unread,
             )
 
 
