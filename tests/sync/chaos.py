@@ -340,7 +340,13 @@ class Chaos:
         self.log(f"gmail: {name}")
 
     def _some_message(self):
-        messages = self.gmail_state()["messages"]
+        # Not a draft: the only drafts are Tern's own sends in flight, which another
+        # client leaves alone (Gmail refuses labels on a draft's message anyway).
+        messages = {
+            gid: meta
+            for gid, meta in self.gmail_state()["messages"].items()
+            if "DRAFT" not in meta["labelIds"]
+        }
         if not messages:
             return None, None
         message_id = self.rng.choice(sorted(messages))
