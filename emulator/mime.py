@@ -25,7 +25,7 @@ SNIPPET_CHARS = 200
 # Parts nested deeper than this are served as one opaque part: Gmail stores any mail a
 # server accepted, but a tree of a thousand levels would overflow every parser on the way
 # (ours, the JSON encoder, the client's). Google does not document its own limit.
-MAX_DEPTH = 64
+MAX_DEPTH = 100
 ATTACHED_MESSAGE = "message/rfc822"
 # Labels read as the encoding that browsers (and Gmail) use for them: the WHATWG Encoding
 # Standard maps each of these to its Windows superset.
@@ -423,15 +423,18 @@ def safe_getaddresses(fields: list[str]) -> list[tuple[str, str]]:
 # --- editing the header block of a raw message, byte for byte elsewhere ---------------
 
 
+_LINE_BREAK = rb"(?:\r\n|\n|\r(?!\n))"  # CRLF, LF, or a lone CR (old Mac mail)
+
+
 def _split_head(raw: bytes) -> tuple[list[bytes], bytes, bytes]:
-    found = re.search(rb"\r?\n\r?\n", raw)
+    found = re.search(_LINE_BREAK * 2, raw)
     if found is None:
         head, rest = raw, b""
     else:
         head, rest = raw[: found.start()], raw[found.end() :]
-    newline = b"\r\n" if b"\r\n" in head or not head else b"\n"
+    newline = next((nl for nl in (b"\r\n", b"\n", b"\r") if nl in head), b"\r\n")
     fields: list[bytes] = []
-    for line in re.split(rb"\r?\n", head):
+    for line in re.split(_LINE_BREAK, head):
         if line[:1] in (b" ", b"\t") and fields:
             fields[-1] += newline + line
         elif line:

@@ -199,7 +199,7 @@ def _gmail_id(value: object) -> str:
 ATTACHED_MESSAGE = "message/rfc822"
 # Deeper parts are not read: Gmail nests no real mail this far, and a hostile tree must
 # not make the parser recurse out of its depth.
-MAX_PART_DEPTH = 100
+MAX_PART_DEPTH = 200
 
 
 def _walk(
