@@ -349,10 +349,13 @@ def _attached_message(node: email.message.Message) -> email.message.Message:
 
 
 def _as_bytes(node: email.message.Message) -> bytes:
+    """The node as bytes again; empty for a tree too deep for the stdlib to write out."""
     try:
         return node.as_bytes()
-    except (ValueError, LookupError, TypeError, UnicodeError, RecursionError):
+    except (ValueError, LookupError, TypeError, UnicodeError):
         return node.as_string().encode("utf-8", "surrogateescape")
+    except RecursionError:
+        return b""
 
 
 def _leaf_bytes(node: email.message.Message) -> bytes:

@@ -125,3 +125,28 @@ def test_an_attached_message_is_one_attachment_not_part_of_the_body(emulator, ma
     assert attached.gmail_attachment_id and attached.size > 100
     assert message.has_attachments
     assert not SkippedMessage.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("charset", "data", "text"),
+    [
+        ("koi8-r", "Привет".encode("koi8-r"), "Привет"),
+        ("x-unknown", "Grüße".encode("cp1252"), "Grüße"),
+        ("us-ascii", "Grüße".encode("cp1252"), "Grüße"),
+        ("koi8-r", "Привет".encode(), "Привет"),  # converted by Gmail: the header lies
+    ],
+)
+def test_bytes_that_are_not_utf8_fall_back_to_the_declared_charset(charset, data, text):
+    from mail.mirror import parse_message
+
+    resource = {
+        "id": "18c0ffee",
+        "threadId": "18c0ffee",
+        "payload": {
+            "mimeType": "text/plain",
+            "headers": [{"name": "Content-Type", "value": f"text/plain; charset={charset}"}],
+            "body": {"size": len(data), "data": base64.urlsafe_b64encode(data).decode()},
+        },
+    }
+
+    assert parse_message(resource).fields["body_text"] == text
