@@ -40,6 +40,7 @@ _SUPERSETS = {
 }
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/]")
+_ISO2022JP_SHIFT = re.compile(rb"(\x1b(?:\$[@B]|\([BJI]))")
 # Reply and forward prefixes Gmail ignores when it compares subjects to form threads.
 _SUBJECT_PREFIX = re.compile(
     r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|antw|tr|rv|rif)\s*(?:\[\d+\])?\s*[:\uff1a]\s*)+", re.I
@@ -206,6 +207,13 @@ def decoded_text(data: bytes, charset: str | None) -> str:
     """Bytes as text: by their charset when it is known, else as UTF-8 when they are
     valid UTF-8, else as windows-1252 (what 8-bit mail without a charset usually is)."""
     codec = codec_of(charset)
+    if codec == "iso2022_jp":
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            # Japanese mail in ISO-2022-JP often holds NEC and IBM extensions (①, ㈱)
+            # that the strict codec refuses: read those through the Windows superset.
+            return _iso2022jp_as_cp932(data).decode("cp932", "replace")
     if codec is not None:
         try:
             return data.decode(codec, "replace")
@@ -217,6 +225,32 @@ def decoded_text(data: bytes, charset: str | None) -> str:
         return data.decode("cp1252", "replace")
 
 
+def _iso2022jp_as_cp932(data: bytes) -> bytes:
+    out = bytearray()
+    mode = b"(B"
+    for piece in _ISO2022JP_SHIFT.split(data):
+        if piece.startswith(b"\x1b"):
+            mode = piece[1:]
+        elif mode in (b"$@", b"$B"):  # JIS X 0208 pairs, as Shift_JIS pairs
+            for high, low in zip(piece[::2], piece[1::2], strict=False):
+                out += _jis_pair_as_sjis(high, low)
+        elif mode == b"(I":  # half-width katakana
+            out += bytes(byte | 0x80 for byte in piece)
+        else:
+            out += piece
+    return bytes(out)
+
+
+def _jis_pair_as_sjis(high: int, low: int) -> bytes:
+    if not (0x21 <= high <= 0x7E and 0x21 <= low <= 0x7E):
+        return b"?"
+    first = ((high - 0x21) >> 1) + 0x81
+    first += 0x40 if first > 0x9F else 0
+    second = low + (0x1F if high % 2 else 0x7E)
+    second += 1 if high % 2 and second >= 0x7F else 0
+    return bytes((first, second))
+
+
 def decode_header_value(value: str, charset: str | None = None) -> str:
     """A header as Gmail serves it: unfolded, raw 8-bit bytes read as UTF-8 or else in
     the message's `charset`, RFC 2047 encoded-words decoded. Any bytes a mail server
@@ -226,7 +260,7 @@ def decode_header_value(value: str, charset: str | None = None) -> str:
 
 
 def _raw_text(value: str, charset: str | None) -> str:
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+    if not _has_raw_bytes(value):
         return value
     # Raw 8-bit header bytes, kept by the parser as surrogates.
     data = value.encode("ascii", "surrogateescape")
@@ -318,17 +352,26 @@ def _part(node: email.message.Message, part_id: str, depth: int, charset: str | 
 
 
 def _filename(node: email.message.Message, charset: str | None) -> str:
-    # The stdlib reads parameters from headers it has already decoded (8-bit bytes lost):
-    # read them from the raw headers, made text first.
-    probe = email.message.Message()
-    for name, value in node.raw_items():
-        if name.lower() in ("content-disposition", "content-type"):
-            probe[name] = _raw_text(value, charset)
+    source = node
+    if any(_has_raw_bytes(v) for k, v in node.raw_items() if k.lower() in _FILENAME_HEADERS):
+        # The stdlib reads parameters from headers it has decoded, 8-bit bytes lost:
+        # read them from the raw headers, made text first.
+        source = email.message.Message()
+        for name, value in node.raw_items():
+            if name.lower() in _FILENAME_HEADERS:
+                source[name] = _raw_text(value, charset)
     try:
-        name = probe.get_filename() or ""
+        name = source.get_filename() or ""
     except (ValueError, LookupError, IndexError, TypeError):
         name = ""
     return decode_header_value(name, charset)
+
+
+_FILENAME_HEADERS = ("content-disposition", "content-type")
+
+
+def _has_raw_bytes(value: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in value)
 
 
 def _attached_message(node: email.message.Message) -> email.message.Message:

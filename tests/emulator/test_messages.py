@@ -757,3 +757,16 @@ def test_it_expands_an_attached_message_into_its_own_parts(alice_gmail):
     assert message["snippet"] == "See below."
     assert messages.list(userId="me", q="has:attachment").execute()["resultSizeEstimate"] == 1
     assert messages.list(userId="me", q="filename:menü").execute()["resultSizeEstimate"] == 0
+
+
+def test_it_reads_iso_2022_jp_with_the_nec_extensions_japanese_mail_uses(alice_gmail):
+    # ① and ㈱ (NEC row 13) in ISO-2022-JP, which the strict codec refuses.
+    data = b"\x1b$B-!-j$N3NG'\x1b(B\r\n"
+    head = (
+        b"From: x@example.jp\r\nSubject: NEC\r\nContent-Type: text/plain; charset=iso-2022-jp\r\n"
+    )
+
+    stored = import_raw(alice_gmail, head + b"\r\n" + data)
+
+    body = alice_gmail.users().messages().get(userId="me", id=stored["id"]).execute()["payload"]
+    assert base64.urlsafe_b64decode(body["body"]["data"]).decode() == "①㈱の確認\r\n"
