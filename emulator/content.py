@@ -4,14 +4,19 @@ Everything is drawn from a seeded random generator, so the demo mailbox is the s
 every start. Domains are reserved example domains; image URLs never resolve.
 """
 
+import base64
 import datetime as dt
+import quopri
 import random
 import struct
 import zlib
+from email import message_from_bytes
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
+
+from . import mime
 
 PEOPLE = [
     ("Zoë Bäcker", "zoe@bakery.example"),
@@ -136,6 +141,7 @@ def build(
     references: list[str] = (),
     attachments: list[tuple[bytes, str, str, str]] = (),
     inline_images: list[tuple[bytes, str]] = (),
+    attached_messages: list[bytes] = (),
     extra_headers: dict | None = None,
 ) -> tuple[bytes, str]:
     """Answer the raw RFC 822 bytes and the Message-ID of a new message."""
@@ -163,6 +169,8 @@ def build(
             )
     for data, maintype, subtype, filename in attachments:
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    for raw in attached_messages:
+        message.add_attachment(message_from_bytes(raw, policy=SMTP))
     return message.as_bytes(policy=SMTP), message_id
 
 
@@ -210,3 +218,73 @@ def newsletter_html(rng: random.Random, brand: str, issue: int) -> tuple[str, st
         f"</td></tr></table></body></html>"
     )
     return text, html
+
+
+# Mail from senders whose software still writes legacy charsets: Gmail serves the bodies
+# in UTF-8 but keeps each part's charset, so a client that trusts the header garbles them.
+LEGACY_MAIL = [
+    (
+        ("山田 太郎", "yamada@example.jp"),
+        "iso-2022-jp",
+        "7bit",
+        "来週の会議について",
+        "花子さん\n\n来週の会議の議題をお送りします。よろしくお願いします。\n\n山田\n",
+    ),
+    (
+        ("佐藤 商店", "info@sato-shop.example.jp"),
+        "shift_jis",
+        "base64",
+        "ご注文ありがとうございます",
+        "ご注文の商品は明日発送いたします。①お届け予定日は金曜日です。\n",
+    ),
+    (
+        ("Brasserie Léon", "contact@brasserie-leon.example"),
+        "windows-1252",
+        "quoted-printable",
+        "Réservation confirmée",
+        "Bonjour,\n\nVotre table pour quatre est réservée samedi à 20 h — à bientôt !\n",
+    ),
+    (
+        ("Дмитрий Петров", "dmitry@example.ru"),
+        "koi8-r",
+        "8bit",
+        "Итоги недели",
+        "Привет!\n\nИтоги недели: всё идёт по плану, в пятницу созвонимся.\n",  # noqa: RUF001 - Russian text
+    ),
+]
+
+
+def legacy(
+    *,
+    sender: tuple[str, str],
+    to: tuple[str, str],
+    charset: str,
+    encoding: str,
+    subject: str,
+    text: str,
+    when: dt.datetime,
+) -> bytes:
+    """A text/plain mail written wholly in `charset` (subject and name as RFC 2047
+    encoded-words of it), with `encoding` as its Content-Transfer-Encoding."""
+    # As real mailers do, Shift_JIS is written as its Windows superset (①: cp932 only).
+    codec = mime.codec_of(charset) or charset
+    body = text.replace("\n", "\r\n").encode(codec)
+    if encoding == "base64":
+        body = base64.encodebytes(body)
+    elif encoding == "quoted-printable":
+        body = quopri.encodestring(body)
+
+    def word(value: str) -> str:
+        return f"=?{charset}?B?{base64.b64encode(value.encode(codec)).decode()}?="
+
+    head = [
+        f"From: {word(sender[0])} <{sender[1]}>",
+        f"To: {formataddr(to, 'utf-8')}",
+        f"Subject: {word(subject)}",
+        f"Date: {format_datetime(when)}",
+        f"Message-ID: {make_msgid(domain=sender[1].partition('@')[2])}",
+        "MIME-Version: 1.0",
+        f"Content-Type: text/plain; charset={charset}",
+        f"Content-Transfer-Encoding: {encoding}",
+    ]
+    return "\r\n".join(head).encode("ascii") + b"\r\n\r\n" + body

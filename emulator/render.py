@@ -61,20 +61,25 @@ def _part_json(message_id: str, part: Part) -> dict:
         "mimeType": part.mime_type,
         "filename": part.filename,
         "headers": _headers_json(part.headers),
+        "body": _body_json(message_id, part),
     }
-    if part.parts:
-        node["body"] = {"size": 0}
-        node["parts"] = [_part_json(message_id, child) for child in part.parts]
-    elif part.is_attachment:
-        node["body"] = {
-            "attachmentId": attachment_id(message_id, part.part_id),
-            "size": len(part.data),
-        }
-    elif part.data:
-        node["body"] = {"size": len(part.data), "data": part.data_b64}
-    else:
-        node["body"] = {"size": 0}
+    if part.children:
+        # A multipart's parts, or the tree of an attached message (message/rfc822), which
+        # Gmail expands under its part while serving the part itself as an attachment.
+        node["parts"] = [_part_json(message_id, child) for child in part.children]
     return node
+
+
+def _body_json(message_id: str, part: Part) -> dict:
+    if part.parts:
+        return {"size": 0}
+    if part.is_attachment:
+        return {"attachmentId": attachment_id(message_id, part.part_id), "size": len(part.data)}
+    if part.data:
+        # Text parts hold their body converted to UTF-8 (see mime._part): size and data
+        # are those of the converted bytes, as Gmail's are.
+        return {"size": len(part.data), "data": part.data_b64}
+    return {"size": 0}
 
 
 def _metadata_payload(part: Part, wanted: list[str]) -> dict:

@@ -176,6 +176,49 @@ def _forwards(plan: _Plan, count: int):
         )
 
 
+def _legacy_charsets(plan: _Plan, owner):
+    """A mail in each of ISO-2022-JP, Shift_JIS, windows-1252 and KOI8-R."""
+    for sender, charset, encoding, subject, text in content.LEGACY_MAIL:
+        when = _when(plan.rng, plan.now, 30)
+        raw = content.legacy(
+            sender=sender,
+            to=owner,
+            charset=charset,
+            encoding=encoding,
+            subject=subject,
+            text=text,
+            when=when,
+        )
+        plan.add(when, raw, [(owner[1], plan.received_labels(when, "CATEGORY_PERSONAL"))])
+
+
+def _forwarded_as_attachment(plan: _Plan):
+    """Bob forwards Alice a receipt as an attached message (message/rfc822)."""
+    when = _when(plan.rng, plan.now, 20)
+    name, sender, subject = content.SHOPS[0]
+    original, _ = content.build(
+        sender=(name, sender),
+        to=[BOB],
+        subject=subject,
+        text="Thank you for your order.\n\nTotal: €212.40\n",
+        when=when - dt.timedelta(days=2),
+        attachments=[(content.tiny_pdf(subject), "application", "pdf", "e-ticket.pdf")],
+    )
+    raw, _ = content.build(
+        sender=BOB,
+        to=[ALICE],
+        subject=f"Fwd: {subject}",
+        text="Here is the receipt for the flights, as an attachment.\n",
+        when=when,
+        attached_messages=[original],
+    )
+    plan.add(
+        when,
+        raw,
+        [(BOB[1], {"SENT"}), (ALICE[1], plan.received_labels(when, "CATEGORY_PERSONAL"))],
+    )
+
+
 def _junk(plan: _Plan, owner):
     rng = plan.rng
     for n, (subject, label) in enumerate(
@@ -217,6 +260,8 @@ def demo(emulator) -> str:
         _receipts(plan, ALICE, 15, "Receipts")
         _receipts(plan, BOB, 6, "Receipts")
         _forwards(plan, 6)
+        _forwarded_as_attachment(plan)
+        _legacy_charsets(plan, ALICE)
         _junk(plan, ALICE)
         _store(plan, emulator, names)
         _drafts(alice, now)

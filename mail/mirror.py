@@ -196,13 +196,27 @@ def _gmail_id(value: object) -> str:
     return clean_text(value)
 
 
+ATTACHED_MESSAGE = "message/rfc822"
+# Deeper parts are not read: Gmail nests no real mail this far, and a hostile tree must
+# not make the parser recurse out of its depth.
+MAX_PART_DEPTH = 200
+
+
 def _walk(
-    part: MessagePart, bodies: dict[str, list[str]], attachments: list[AttachmentFields]
+    part: MessagePart,
+    bodies: dict[str, list[str]],
+    attachments: list[AttachmentFields],
+    depth: int = 0,
 ) -> None:
     mime_type = part.get("mimeType", "").lower()
     headers = {h["name"].lower(): h["value"] for h in part.get("headers", [])}
     body = part.get("body", {})
     disposition = headers.get("content-disposition", "").lower()
+    if mime_type == ATTACHED_MESSAGE:
+        # Gmail expands an attached message into its own tree below this part: the
+        # mirror keeps it as one attachment, never its body or files as this message's.
+        attachments.append(_attached_message(part))
+        return
     if part.get("filename") or body.get("attachmentId"):
         content_id = headers.get("content-id", "").strip().strip("<>")
         attachments.append(
@@ -218,27 +232,56 @@ def _walk(
         )
     elif mime_type in bodies and "data" in body:
         bodies[mime_type].append(_decode(body["data"], _charset(headers)))
-    for child in part.get("parts", []):
-        _walk(child, bodies, attachments)
+    if depth < MAX_PART_DEPTH:
+        for child in part.get("parts", []):
+            _walk(child, bodies, attachments, depth + 1)
+
+
+def _attached_message(part: MessagePart) -> AttachmentFields:
+    """An attached message's Attachment row: named by its file name, or else by its
+    subject (the first header of its expanded tree), so that it can be shown as one."""
+    inner = (part.get("parts") or [{}])[0]
+    subject = next(
+        (h["value"] for h in inner.get("headers", []) if h["name"].lower() == "subject"), ""
+    )
+    body = part.get("body", {})
+    return {
+        "part_id": part.get("partId", ""),
+        "filename": part.get("filename") or subject,
+        "mime_type": ATTACHED_MESSAGE,
+        "size": body.get("size", 0),
+        "gmail_attachment_id": body.get("attachmentId", ""),
+        "content_id": "",
+        "is_inline": False,
+    }
 
 
 def _charset(headers: Mapping[str, str]) -> str:
     for param in headers.get("content-type", "").split(";")[1:]:
         name, _, value = param.strip().partition("=")
         if name.lower() == "charset":
-            return value.strip('"') or "utf-8"
+            return value.strip().strip('"') or "utf-8"
     return "utf-8"
 
 
 def _decode(data: str, charset: str) -> str:
+    """A text body as Gmail serves it: converted to UTF-8, whatever charset its
+    Content-Type still declares. The declared charset (then windows-1252) only reads
+    bytes that are not UTF-8, which Gmail is not known to send."""
     try:
         raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
     except (binascii.Error, ValueError):
         return ""
     try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if charset.lower() in ("us-ascii", "ascii"):  # 8-bit text that claims to be ASCII
+        charset = "cp1252"
+    try:
         return raw.decode(charset, errors="replace")
     except (LookupError, ValueError):  # a charset Python does not know, or cannot use
-        return raw.decode("utf-8", errors="replace")
+        return raw.decode("cp1252", errors="replace")
 
 
 def _from_ms(value: str) -> dt.datetime:

@@ -185,7 +185,11 @@ class MessageLabel(models.Model):
 
 
 class Attachment(models.Model):
-    """An attachment's description. Its bytes stay at Gmail until someone downloads it."""
+    """An attachment's description. Its bytes stay at Gmail until someone downloads it.
+
+    An attached message (message/rfc822) is one row of that type, named by its subject
+    when it has no file name: its own body and files are not the outer message's.
+    """
 
     message = models.ForeignKey(
         Message, on_delete=models.DB_CASCADE, related_name="attachments", db_index=False

@@ -635,3 +635,138 @@ def test_it_limits_the_metadata_scope(emulator, alice):
     assert headers["payload"]["headers"]
     assert full_format.value.status_code == 403
     assert query.value.status_code == 403
+
+
+# --- charsets, broken headers and attached messages, as Gmail serves them --------------
+
+LEGACY = [
+    ("iso-2022-jp", "7bit", "会議の議題について、よろしくお願いします。"),
+    ("shift_jis", "base64", "来週の打ち合わせは木曜日です。"),
+    ("windows-1252", "quoted-printable", "Café crème, naïve façade — 20 €"),
+    ("koi8-r", "8bit", "Встреча в пятницу в десять утра."),
+]
+
+
+def legacy_raw(charset: str, encoding: str, text: str) -> bytes:
+    encoded = text.encode(charset)
+    if encoding == "base64":
+        encoded = base64.encodebytes(encoded)
+    elif encoding == "quoted-printable":
+        import quopri
+
+        encoded = quopri.encodestring(encoded)
+    head = (
+        "From: Sender <sender@legacy.example>\r\nTo: alice@example.com\r\n"
+        f"Subject: In {charset}\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: text/plain; charset="{charset}"\r\n'
+        f"Content-Transfer-Encoding: {encoding}\r\n\r\n"
+    )
+    return head.encode("ascii") + encoded
+
+
+def import_raw(gmail, data: bytes) -> dict:
+    body = {"raw": base64.urlsafe_b64encode(data).decode(), "labelIds": ["INBOX"]}
+    return gmail.users().messages().import_(userId="me", body=body).execute()
+
+
+@pytest.mark.parametrize(("charset", "encoding", "text"), LEGACY, ids=[c for c, _, _ in LEGACY])
+def test_it_serves_text_bodies_in_utf8_whatever_their_charset_says(
+    alice_gmail, charset, encoding, text
+):
+    stored = import_raw(alice_gmail, legacy_raw(charset, encoding, text))
+
+    message = alice_gmail.users().messages().get(userId="me", id=stored["id"]).execute()
+
+    body = message["payload"]["body"]
+    data = base64.urlsafe_b64decode(body["data"])
+    assert data.decode("utf-8") == text  # converted, as Gmail converts it
+    assert body["size"] == len(data)
+    content_type = {h["name"]: h["value"] for h in message["payload"]["headers"]}["Content-Type"]
+    assert content_type == f'text/plain; charset="{charset}"'  # the header as the sender wrote it
+    assert message["snippet"].startswith(text[:10])
+
+
+def test_it_reads_8bit_bodies_without_a_charset_as_utf8_or_windows_1252(alice_gmail):
+    head = b"From: x@legacy.example\r\nSubject: 8-bit\r\nContent-Type: text/plain\r\n\r\n"
+    utf8 = import_raw(alice_gmail, head + "Grüße aus Köln".encode())
+    latin = import_raw(alice_gmail, head + "Grüße aus Köln".encode("cp1252"))
+    get = alice_gmail.users().messages().get
+
+    for stored in (utf8, latin):
+        body = get(userId="me", id=stored["id"]).execute()["payload"]["body"]
+        assert base64.urlsafe_b64decode(body["data"]).decode() == "Grüße aus Köln"
+
+
+def test_it_stores_and_serves_broken_encoded_words(alice_gmail):
+    raw_message = (
+        b"From: =?utf-8?B?A?= <mallory@broken.example>\r\nTo: alice@example.com\r\n"
+        b"Subject: =?utf-8?B?Q2Fmw6k?= =?bogus-8?Q?cr=E8me?= =?utf-8*fr?Q?br=C3=BBl=C3=A9e?=\r\n"
+        b"\r\nHello.\r\n"
+    )
+    for method in ("import_", "insert"):
+        call = getattr(alice_gmail.users().messages(), method)
+        body = {"raw": base64.urlsafe_b64encode(raw_message).decode(), "labelIds": ["INBOX"]}
+        stored = call(userId="me", body=body).execute()
+
+        message = alice_gmail.users().messages().get(userId="me", id=stored["id"]).execute()
+
+        headers = {h["name"]: h["value"] for h in message["payload"]["headers"]}
+        assert headers["Subject"] == "Cafécrèmebrûlée"
+        assert headers["From"] == " <mallory@broken.example>"
+
+
+def attached_message_raw() -> bytes:
+    inner = rich_message()
+    inner.replace_header("Subject", "The original, with its menu")
+    outer = rfc822(
+        sender="bob@example.com", to="alice@example.com", subject="Fwd: menu", text="See below."
+    )
+    outer.add_attachment(inner)
+    return outer.as_bytes()
+
+
+def test_it_expands_an_attached_message_into_its_own_parts(alice_gmail):
+    stored = import_raw(alice_gmail, attached_message_raw())
+    messages = alice_gmail.users().messages()
+
+    message = messages.get(userId="me", id=stored["id"]).execute()
+
+    _, attached = message["payload"]["parts"]
+    assert attached["mimeType"] == "message/rfc822" and attached["filename"] == ""
+    assert "attachmentId" in attached["body"]
+    (inner,) = attached["parts"]
+    assert inner["partId"] == "1.0" and inner["mimeType"] == "multipart/mixed"
+    inner_headers = {h["name"]: h["value"] for h in inner["headers"]}
+    assert inner_headers["Subject"] == "The original, with its menu"
+    alternative, pdf = inner["parts"]
+    assert alternative["parts"][0]["partId"] == "1.0.0.0"
+    assert pdf["filename"] == "menü.pdf"
+    pdf_data = (
+        messages.attachments()
+        .get(userId="me", messageId=stored["id"], id=pdf["body"]["attachmentId"])
+        .execute()
+    )
+    assert base64.urlsafe_b64decode(pdf_data["data"]) == b"%PDF-1.4 menu"
+    whole = (
+        messages.attachments()
+        .get(userId="me", messageId=stored["id"], id=attached["body"]["attachmentId"])
+        .execute()
+    )
+    assert b"Subject: The original, with its menu" in base64.urlsafe_b64decode(whole["data"])
+    # The attached message is not this one's text, nor its files.
+    assert message["snippet"] == "See below."
+    assert messages.list(userId="me", q="has:attachment").execute()["resultSizeEstimate"] == 1
+    assert messages.list(userId="me", q="filename:menü").execute()["resultSizeEstimate"] == 0
+
+
+def test_it_reads_iso_2022_jp_with_the_nec_extensions_japanese_mail_uses(alice_gmail):
+    # ① and ㈱ (NEC row 13) in ISO-2022-JP, which the strict codec refuses.
+    data = b"\x1b$B-!-j$N3NG'\x1b(B\r\n"
+    head = (
+        b"From: x@example.jp\r\nSubject: NEC\r\nContent-Type: text/plain; charset=iso-2022-jp\r\n"
+    )
+
+    stored = import_raw(alice_gmail, head + b"\r\n" + data)
+
+    body = alice_gmail.users().messages().get(userId="me", id=stored["id"]).execute()["payload"]
+    assert base64.urlsafe_b64decode(body["body"]["data"]).decode() == "①㈱の確認\r\n"

@@ -88,3 +88,28 @@ def test_live_mode_delivers_new_mail(emulator, alice, alice_gmail):
     inbox = alice_gmail.users().messages().list(userId="me", labelIds=["INBOX", "UNREAD"]).execute()
 
     assert inbox["resultSizeEstimate"] >= 2
+
+
+def test_the_demo_has_legacy_charsets_and_an_attached_message(demo_server):
+    alice = Emulator(demo_server.url).gmail("alice@example.com")
+    messages = alice.users().messages()
+
+    def one(query: str) -> dict:
+        found = messages.list(userId="me", q=query, maxResults=1).execute()["messages"]
+        return messages.get(userId="me", id=found[0]["id"]).execute()
+
+    for sender, charset, text_start in [
+        ("yamada@example.jp", "iso-2022-jp", "花子さん"),
+        ("info@sato-shop.example.jp", "shift_jis", "ご注文の商品は"),
+        ("contact@brasserie-leon.example", "windows-1252", "Bonjour,"),
+        ("dmitry@example.ru", "koi8-r", "Привет!"),
+    ]:
+        payload = one(f"from:{sender}")["payload"]
+        headers = {h["name"]: h["value"] for h in payload["headers"]}
+        assert headers["Content-Type"] == f"text/plain; charset={charset}"
+        text = base64.urlsafe_b64decode(payload["body"]["data"]).decode("utf-8")
+        assert text.startswith(text_start)
+    forwarded = one('subject:"Fwd: Your e-ticket"')["payload"]
+    attached = forwarded["parts"][1]
+    assert attached["mimeType"] == "message/rfc822"
+    assert attached["parts"][0]["parts"][1]["filename"] == "e-ticket.pdf"

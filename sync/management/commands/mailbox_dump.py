@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import GmailAccount
+from mail.models import Message
 from sync.selectors import mailbox_state
 
 
@@ -12,9 +13,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("email")
+        parser.add_argument(
+            "--content",
+            action="store_true",
+            help="Also print each message's subject, sender and text, as the mirror holds them.",
+        )
 
-    def handle(self, *args: Any, email: str, **options: Any) -> None:
+    def handle(self, *args: Any, email: str, content: bool, **options: Any) -> None:
         account = GmailAccount.objects.filter(email__iexact=email).first()
         if account is None:
             raise CommandError(f"No connected Gmail account {email}.")
-        self.stdout.write(json.dumps(mailbox_state(account=account), indent=2, sort_keys=True))
+        state: dict[str, Any] = dict(mailbox_state(account=account))
+        if content:
+            for gmail_id, subject, sender, text in Message.objects.filter(
+                account=account
+            ).values_list("gmail_id", "subject", "sender", "body_text"):
+                state["messages"][gmail_id].update(subject=subject, sender=sender, text=text)
+        self.stdout.write(json.dumps(state, indent=2, sort_keys=True, ensure_ascii=not content))
