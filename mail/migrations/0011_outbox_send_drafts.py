@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("mail", "0011_threadlabel_row")]
+    dependencies = [("mail", "0010_threadlabel_row")]
 
     operations = [
         migrations.AddField(
