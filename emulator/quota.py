@@ -9,9 +9,10 @@ from collections import defaultdict, deque
 
 from . import errors
 
-# method id suffix -> units per call
+# method id suffix -> units per call: Google's per-method quota table (docs/emulator.md,
+# "Quota"), read December 2026; labels.patch and settings.updateVacation as their nearest
+# methods, where the stored copy of the table was cut short.
 COSTS = {
-    # confirmed
     "users.messages.get": 5,
     "users.messages.list": 5,
     "users.messages.modify": 5,
@@ -21,12 +22,10 @@ COSTS = {
     "users.getProfile": 1,
     "users.labels.list": 1,
     "users.drafts.send": 100,
-    # unconfirmed: from third-party tables, agreeing with each other
     "users.threads.get": 10,
     "users.threads.list": 10,
     "users.threads.modify": 10,
     "users.watch": 100,
-    # unconfirmed: Google's table as remembered
     "users.stop": 50,
     "users.messages.attachments.get": 5,
     "users.messages.batchDelete": 50,
@@ -48,6 +47,10 @@ COSTS = {
     "users.drafts.get": 5,
     "users.drafts.list": 5,
     "users.drafts.update": 15,
+    "users.settings.sendAs.list": 1,
+    "users.settings.sendAs.get": 1,
+    "users.settings.getVacation": 1,
+    "users.settings.updateVacation": 5,
 }
 DEFAULT_COST = 5
 WINDOW_S = 60.0
