@@ -161,7 +161,7 @@ def test_pushes_webhook_and_a_real_worker_converge_under_chaos(
         push_endpoint=f"{live_server.url}/webhooks/gmail/?token={settings.PUBSUB_VERIFICATION_TOKEN}",
         push_audience=settings.PUBSUB_AUDIENCE,
         push_service_account=settings.PUBSUB_SERVICE_ACCOUNT,
-        push_min_interval_ms=150,
+        push_min_interval_ms=1000,  # Gmail: one push a second per user, the rest dropped
     )
     watch_register(account=account)
     run = chaos.Chaos(seed=seed, emulator=emulator, account=account, killer=chaos.Killer(), steps=0)
