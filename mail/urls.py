@@ -1,13 +1,13 @@
 from django.urls import path
 
-from mail import views
+from mail.views import lists
 
 app_name = "mail"
 urlpatterns = [
-    path("", views.inbox, name="inbox"),
+    path("", lists.inbox, name="inbox"),
     path(
         "failed/<int:action_id>/dismiss/",
-        views.dismiss_failed_action,
+        lists.dismiss_failed_action,
         name="dismiss_failed_action",
     ),
 ]
