@@ -150,7 +150,7 @@ def user_units(stats, email):
     return user["units"], user["calls"], errors, user["methods"]
 
 
-def mailbox_fill(gmail, threads, *, user_label_ids, batch_size=100):
+def mailbox_fill(gmail, threads, *, user_label_ids, batch_size=50):
     """messages.import every planned message (oldest first, so replies find what they
     answer), `batch_size` to a batch request; answers the number imported."""
     import base64

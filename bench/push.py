@@ -201,8 +201,10 @@ def run(ctx):
         "history.list calls per push",
         round(history_calls / max(1, pushes["delivered"]), 2),
         "",
-        bar="≤1",
-        passed=history_calls <= pushes["delivered"],
+        # The push's own sync, plus at most one look once Gmail's one-second drop window
+        # has closed (sync.tasks FOLLOW_UP_AFTER: a push Gmail dropped loses nothing).
+        bar="≤2",
+        passed=history_calls <= 2 * pushes["delivered"],
     )
     report.details = {
         "insert_to_mirror_ms": stats,

@@ -22,6 +22,7 @@ from .gmail_api import (
     execute,
     refused_for_concurrency,
 )
+from .quota import InFlight
 
 MAX_CALLS = 100
 
@@ -79,8 +80,11 @@ async def batch_endpoint(request: Request) -> Response:
     # in-flight limit for the whole batch, and those beyond it are refused.
     admitted: list[str] = []
     answers: list[ApiResult | None] = []
+    in_flight = emulator.in_flight  # released on the same counter, whatever resets meanwhile
     for call in calls:
-        answers.append(call if isinstance(call, ApiResult) else _admit(emulator, call, admitted))
+        answers.append(
+            call if isinstance(call, ApiResult) else _admit(emulator, in_flight, call, admitted)
+        )
     try:
         await add_latency(emulator)
         for index, call in enumerate(calls):
@@ -88,7 +92,7 @@ async def batch_endpoint(request: Request) -> Response:
                 answers[index] = execute(emulator, call)
     finally:
         for email in admitted:
-            emulator.in_flight.release(email)
+            in_flight.release(email)
     out_boundary = "batch_" + secrets.token_hex(12)
     chunks = []
     for index, ((headers, _), result) in enumerate(zip(parts, answers, strict=True), start=1):
@@ -105,12 +109,12 @@ def _parse_or_problem(content: bytes, outer: dict, base_url: str) -> ApiCall | A
         return ApiResult(400, errors.invalid_argument("Malformed batch part").body())
 
 
-def _admit(emulator, call: ApiCall, admitted: list[str]) -> ApiResult | None:
+def _admit(emulator, in_flight: InFlight, call: ApiCall, admitted: list[str]) -> ApiResult | None:
     """None when the call may run (its slot recorded in `admitted`), else its refusal."""
     email = caller_of(emulator, call)
     if email is None:
         return None  # refused as unauthenticated when it runs
-    if emulator.in_flight.admit(email, limit=emulator.config.concurrent_requests_per_user):
+    if in_flight.admit(email, limit=emulator.config.concurrent_requests_per_user):
         admitted.append(email)
         return None
     return refused_for_concurrency(emulator, email, call)

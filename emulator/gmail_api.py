@@ -95,12 +95,15 @@ def _authenticate(emulator, call: ApiCall, route: discovery.ApiRoute):
 
 
 def _check_lockout(emulator, email: str, route: discovery.ApiRoute) -> None:
-    """A locked-out user's every call is refused (not charged); a call may start one."""
+    """A locked-out user's every call is refused (not charged); a call of a user who is
+    not locked out may start a lockout (a refused call never renews one: Gmail's
+    "Retry after" time holds)."""
     now = emulator.clock.now()
+    emulator.lockouts.check(email, now=now)
     status = emulator.faults.lockout_roll(route.method_id)
     if status is not None:
         emulator.lockouts.start(email, until=now + emulator.faults.lockout_s, status=status)
-    emulator.lockouts.check(email, now=now)
+        emulator.lockouts.check(email, now=now)
 
 
 def caller_of(emulator, call: ApiCall) -> str | None:
@@ -181,14 +184,17 @@ async def api_endpoint(request: Request) -> Response:
     )
     email = caller_of(emulator, call)
     limit = emulator.config.concurrent_requests_per_user
-    if email is not None and not emulator.in_flight.admit(email, limit=limit):
+    # The counter the slot was taken from: a reset meanwhile starts a new one, which
+    # this call's release must not short of a slot.
+    in_flight = emulator.in_flight
+    if email is not None and not in_flight.admit(email, limit=limit):
         return to_response(refused_for_concurrency(emulator, email, call))
     try:
         await add_latency(emulator)
         return to_response(execute(emulator, call))
     finally:
         if email is not None:
-            emulator.in_flight.release(email)
+            in_flight.release(email)
 
 
 async def unknown_method(request: Request) -> JSONResponse:

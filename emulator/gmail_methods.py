@@ -659,10 +659,11 @@ def drafts_send(ctx: Ctx) -> dict:
     draft = ctx.mailbox.draft_message(draft_id)
     message = body.get("message") or {}
     raw = _raw_of(message) if message.get("raw") else draft.parsed.raw
-    # The draft's message goes away and the sent message takes its place in the thread.
-    ctx.mailbox.delete(draft)
+    # The sent message takes the draft's place in its thread, and the draft goes away;
+    # only once the send succeeded: Gmail keeps a draft whose send it refuses.
     thread_hint = ctx.mailbox.surviving_thread(message.get("threadId"), draft)
     sent = delivery.send(ctx.emulator, ctx.mailbox, raw, thread_hint)
+    ctx.mailbox.delete(draft)
     return render.labels_only(sent)
 
 

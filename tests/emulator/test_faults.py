@@ -126,3 +126,20 @@ def test_a_lockout_fault_locks_the_user_out_for_its_length(emulator, alice, bob,
     assert emulator.gmail(bob).users().getProfile(userId="me").execute()  # only Alice
     emulator.advance_clock(601)
     assert alice_gmail.users().getProfile(userId="me").execute()["emailAddress"] == alice
+
+
+def test_a_call_refused_by_a_lockout_never_renews_it(emulator, alice, alice_gmail):
+    emulator.set_faults(lockout_rate=1.0, lockout_s=600, seed=3)
+    with pytest.raises(HttpError):
+        alice_gmail.users().getProfile(userId="me").execute()
+    first = emulator.stats()["lockouts"][alice]
+
+    for _ in range(3):  # refused calls, each of which would roll a new lockout
+        emulator.advance_clock(100)
+        with pytest.raises(HttpError):
+            alice_gmail.users().getProfile(userId="me").execute()
+
+    assert emulator.stats()["lockouts"][alice] == first  # the time Gmail gave still holds
+    emulator.set_faults(lockout_rate=0.0)
+    emulator.advance_clock(301)
+    assert alice_gmail.users().getProfile(userId="me").execute()["emailAddress"] == alice

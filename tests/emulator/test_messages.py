@@ -477,6 +477,20 @@ def test_it_accepts_media_uploads(emulator, alice, bob, alice_gmail):
     assert len(emulator.state(bob)["messages"]) == 1
 
 
+def test_a_draft_whose_send_gmail_refuses_stays_a_draft(emulator, alice, alice_gmail):
+    drafts = alice_gmail.users().drafts()
+    message = rfc822(sender=alice, to="", subject="Nobody to send to")
+    del message["To"]
+    created = drafts.create(userId="me", body={"message": {"raw": raw(message)}}).execute()
+
+    with pytest.raises(HttpError) as refused:
+        drafts.send(userId="me", body={"id": created["id"]}).execute()
+
+    assert refused.value.status_code == 400
+    assert "Recipient address required" in str(refused.value)
+    assert [d["id"] for d in drafts.list(userId="me").execute()["drafts"]] == [created["id"]]
+
+
 def test_it_keeps_drafts_until_they_are_sent(emulator, alice, bob, alice_gmail, bob_gmail):
     drafts = alice_gmail.users().drafts()
     created = drafts.create(

@@ -3,6 +3,7 @@
 import base64
 import concurrent.futures
 import datetime as dt
+import time
 
 import httpx
 import pytest
@@ -120,3 +121,29 @@ def test_it_refuses_calls_beyond_the_users_in_flight_limit(emulator, alice, alic
     stats = emulator.stats()["concurrency"]
     assert stats == {"peak": {alice: 3}, "refused": {alice: 2}}
     assert alice_gmail.users().getProfile(userId="me").execute()  # slots given back
+
+
+def test_a_call_in_flight_across_a_reset_leaves_the_new_counter_whole(emulator, alice, alice_gmail):
+    """A call admitted before a reset gives its slot back to the counter it took it from,
+    not to the new one (which would let one call too many through the next test)."""
+    url = f"{emulator.url}/gmail/v1/users/me/profile"
+
+    def bearer(token):
+        return {"Authorization": f"Bearer {token}"}
+
+    old_token = emulator.tokens(alice)["access_tokens"][-1]["token"]
+    emulator.set_faults(latency_ms=600)
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        before_reset = pool.submit(httpx.get, url, headers=bearer(old_token), timeout=10)
+        time.sleep(0.15)  # admitted, waiting out its latency
+        emulator.reset()
+        emulator.create_user(alice, "Alice")
+        emulator.set_config(concurrent_requests_per_user=1)
+        emulator.set_faults(latency_ms=1500)
+        token = emulator.issue_tokens(alice)["access_token"]
+        holding = pool.submit(httpx.get, url, headers=bearer(token), timeout=10)
+        before_reset.result()  # its slot released while `holding` is in flight
+        third = pool.submit(httpx.get, url, headers=bearer(token), timeout=10)
+
+        assert holding.result().status_code == 200
+        assert third.result().status_code == 429  # the one slot is taken
