@@ -78,14 +78,17 @@ def granted_scopes(sociallogin: SocialLogin) -> list[str]:
 
 def needs_consent(sociallogin: SocialLogin) -> bool:
     """Whether this login brought no refresh token while Tern holds no working one for
-    its Google account (none stored, or Google refused it: "needs reconnect").
+    its Google account (none stored, Google refused it: "needs reconnect", or it lacks a
+    Gmail scope this login was granted: GMAIL_SCOPES widened since).
 
     Google sends a refresh token only with a consent; without one such a mailbox could
     never sync, so the person is sent to Google's consent screen once more.
     """
     if sociallogin.token.token_secret:
         return False
-    return not has_working_refresh_token(google_sub=sociallogin.account.uid)
+    return not has_working_refresh_token(
+        google_sub=sociallogin.account.uid, covering=granted_scopes(sociallogin)
+    )
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

@@ -4,6 +4,7 @@ import json
 import logging
 
 import httplib2
+from google.auth.exceptions import GoogleAuthError
 from googleapiclient.errors import HttpError
 
 from gmail.client import build_credentials, build_service
@@ -30,7 +31,10 @@ def has_gmail(*, access_token: str) -> bool:
         build_service(credentials).users().getProfile(userId="me").execute()
     except HttpError as error:
         return not _is_no_mail_service(error)
-    except (httplib2.HttpLib2Error, OSError) as error:
+    # A token Google stopped taking meanwhile (revoked between the code exchange and
+    # now: google-auth's refresh on the 401 has no refresh token to use) says nothing
+    # about the account either.
+    except (httplib2.HttpLib2Error, OSError, GoogleAuthError) as error:
         logger.warning("could not ask gmail for the profile", extra={"error": type(error).__name__})
     return True
 

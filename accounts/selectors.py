@@ -1,9 +1,12 @@
+from collections.abc import Iterable
+
 from allauth.account.utils import filter_users_by_email
 from cryptography.fernet import InvalidToken
 from django.shortcuts import get_object_or_404
 
 from accounts.credentials import decrypt_tokens
 from accounts.models import GmailAccount, User
+from gmail.scopes import MAILBOX_SCOPES
 
 
 def gmail_accounts_of(*, user: User) -> list[GmailAccount]:
@@ -46,13 +49,18 @@ def has_mailbox(*, google_sub: str) -> bool:
     return GmailAccount.objects.filter(google_sub=google_sub).exists()
 
 
-def has_working_refresh_token(*, google_sub: str) -> bool:
+def has_working_refresh_token(*, google_sub: str, covering: Iterable[str] = ()) -> bool:
     """Whether Tern holds a refresh token for this Google account that Google has not
-    refused: the account is active and its stored tokens include one."""
+    refused and that was granted every Gmail scope of `covering`: the account is active,
+    its stored tokens include one, and its stored scopes (those of the consent that gave
+    the refresh token) hold those scopes. A sign-in that asks for more (GMAIL_SCOPES
+    widened) needs a new consent: a refresh token never gains scopes."""
     account = GmailAccount.objects.filter(
         google_sub=google_sub, status=GmailAccount.Status.ACTIVE
     ).first()
     if account is None or not account.encrypted_credentials:
+        return False
+    if not (MAILBOX_SCOPES & set(covering)) <= account.granted_scopes:
         return False
     try:
         return bool(decrypt_tokens(account.encrypted_credentials)["refresh_token"])

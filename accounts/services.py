@@ -41,7 +41,11 @@ def gmail_account_connect(*, user: User, sociallogin: SocialLogin) -> GmailAccou
             access_token=token.token,
             refresh_token=token.token_secret,
             expires_at=token.expires_at,
-            scopes=granted_scopes(sociallogin),
+            # What the refresh token may do: a sign-in that brought none keeps the scopes
+            # of the consent that did (an access token's wider scopes end at its expiry).
+            scopes=granted_scopes(sociallogin)
+            if token.token_secret or not account.scopes
+            else None,
         )
         if resume:
             # sync's receiver starts the first sync (or resumes it) after commit.

@@ -286,11 +286,12 @@ _GOOGLE_OAUTH2 = GOOGLE_EMULATOR_URL or "https://oauth2.googleapis.com"
 _GOOGLE_APIS = GOOGLE_EMULATOR_URL or "https://www.googleapis.com"
 # The Gmail scopes sign-in asks for. gmail.modify (the default) reads, labels, trashes and
 # sends; adding https://mail.google.com/ lets people delete forever (docs/google-setup.md).
-GMAIL_SCOPES = env.list("GMAIL_SCOPES", default=[GMAIL_MODIFY])
+# Separated by commas or spaces (OAuth writes scopes space-separated); empty: the default.
+GMAIL_SCOPES = env.str("GMAIL_SCOPES", default="").replace(",", " ").split() or [GMAIL_MODIFY]
 if not can_use_mailbox(GMAIL_SCOPES):
     raise ImproperlyConfigured(
         "GMAIL_SCOPES must include https://www.googleapis.com/auth/gmail.modify "
-        "or https://mail.google.com/."
+        f"or https://mail.google.com/ (it is {' '.join(GMAIL_SCOPES)!r})."
     )
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(_GOOGLE_ACCOUNTS)
 SOCIALACCOUNT_PROVIDERS = {

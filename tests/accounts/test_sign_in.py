@@ -470,3 +470,24 @@ def test_a_google_account_that_took_an_address_connected_elsewhere_is_refused(cl
     assert "already connected to another user" in page.content.decode()
     assert GmailAccount.objects.get(google_sub="alices-google-account").email == ALICE
     assert GmailAccount.objects.get(google_sub="bobs-google-account").user == bob
+
+
+def test_widening_gmail_scopes_goes_through_consent_for_a_refresh_token_that_has_them(
+    client, google, settings
+):
+    """The operator adds the full scope: a returning person's old refresh token cannot
+    delete forever, so Tern must not offer it until a consent gives one that can."""
+    sign_in(client, google, ALICE)
+    first = decrypt_tokens(GmailAccount.objects.get().encrypted_credentials)["refresh_token"]
+    client.post("/accounts/logout/")
+    settings.GMAIL_SCOPES = [GMAIL_SCOPE, FULL_SCOPE]
+
+    response = sign_in(client, google, ALICE)
+
+    assert response.status_code == 302 and response["Location"] == "/mail/"
+    account = GmailAccount.objects.get()
+    refresh_token = decrypt_tokens(account.encrypted_credentials)["refresh_token"]
+    assert account.can_delete_forever
+    assert refresh_token != first  # a consent gave one with the full scope
+    granted = {t["token"]: set(t["scopes"]) for t in google.tokens(ALICE)["refresh_tokens"]}
+    assert FULL_SCOPE in granted[refresh_token]

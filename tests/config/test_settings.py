@@ -21,6 +21,7 @@ print(json.dumps({
     "cache": settings.CACHES["default"]["BACKEND"],
     "broker": settings.CELERY_BROKER_URL,
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+    "gmail_scopes": settings.GMAIL_SCOPES,
 }))
 """
 
@@ -161,3 +162,21 @@ def test_local_settings_pass_the_system_check():
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "scopes"),
+    [
+        ("", ["https://www.googleapis.com/auth/gmail.modify"]),
+        (
+            "https://www.googleapis.com/auth/gmail.modify https://mail.google.com/",
+            ["https://www.googleapis.com/auth/gmail.modify", "https://mail.google.com/"],
+        ),
+        (
+            " https://mail.google.com/ ,https://www.googleapis.com/auth/gmail.modify",
+            ["https://mail.google.com/", "https://www.googleapis.com/auth/gmail.modify"],
+        ),
+    ],
+)
+def test_gmail_scopes_are_read_space_or_comma_separated_and_empty_means_the_default(value, scopes):
+    assert settings_of("config.settings.local", GMAIL_SCOPES=value)["gmail_scopes"] == scopes
