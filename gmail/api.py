@@ -23,6 +23,7 @@ from googleapiclient.http import HttpRequest
 
 from gmail.client import Json, Resource
 from gmail.errors import (
+    FAILED_PRECONDITION,
     GoogleUnavailable,
     PermanentError,
     RetryLater,
@@ -67,6 +68,10 @@ BATCH_SIZE = 50
 # up; a round in which some did (a concurrency limit lets a few through) does not count.
 BATCH_ATTEMPTS = 4
 BATCH_MAX_ROUNDS = 16
+# One batch() call's time, well under the 120 s lease of the mailbox lock that its
+# caller renews only between steps (sync.coordination); a chunk begun in time may end
+# after it.
+BATCH_TIME_BUDGET_S = 45
 # Sends of a request that Gmail refused with its transient 400 before it counts as a
 # refusal (a 400 is a refusal before acting, so even a send may go again).
 PRECONDITION_ATTEMPTS = 4
@@ -209,11 +214,16 @@ class GmailClient:
     ) -> None:
         pending = dict(requests)
         idle = 0
+        deadline = time.monotonic() + BATCH_TIME_BUDGET_S
         for _ in range(BATCH_MAX_ROUNDS):
             self.check_lockout()
             failed: dict[str, HttpError] = {}
             size = self.limits.batch_size()
             for chunk in _chunks(pending.items(), size):
+                if time.monotonic() > deadline:
+                    # The caller's mailbox lock renews only between its steps: give the
+                    # worker back (what was fetched kept) before the lock can lapse.
+                    raise RetryLater(f"{method} calls took longer than their budget")
                 failed |= self._execute_chunk(method, dict(chunk), results)
             if not failed:
                 return
@@ -225,7 +235,11 @@ class GmailClient:
             pending = {key: requests[key] for key in failed}
             time.sleep(random.uniform(0.1, 0.5) * 2 ** max(0, idle - 1))  # noqa: S311 - jitter
         if all(is_transient_precondition(error) for error in failed.values()):
-            raise PermanentError(f"{method} answered 400 failedPrecondition", status=400)
+            raise PermanentError(
+                f"{method} answered 400 failedPrecondition",
+                status=400,
+                reason=FAILED_PRECONDITION,
+            )
         raise RetryLater(f"{len(failed)} {method} calls kept failing")
 
     def _execute_chunk(

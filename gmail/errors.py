@@ -72,9 +72,10 @@ class HistoryTooOld(SyncError):
 class PermanentError(SyncError):
     """Gmail refused a request in a way retrying will not fix."""
 
-    def __init__(self, message: str, *, status: int) -> None:
+    def __init__(self, message: str, *, status: int, reason: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.reason = reason  # Gmail's `errors[0].reason` (failedPrecondition...), if any
 
 
 def _detail(error: HttpError, field: str) -> str:
@@ -89,12 +90,17 @@ def reason_of(error: HttpError) -> str:
     return _detail(error, "reason")
 
 
+# The reason of Gmail's transient 400 ("Precondition check failed.") and of "Mail service
+# not enabled" alike: neither says anything about the request's own arguments.
+FAILED_PRECONDITION = "failedPrecondition"
+
+
 def is_transient_precondition(error: HttpError) -> bool:
     """Gmail's 400 that succeeds on retry (not "Mail service not enabled", also a
     failedPrecondition, which stays)."""
     return (
         error.resp.status == 400
-        and reason_of(error) == "failedPrecondition"
+        and reason_of(error) == FAILED_PRECONDITION
         and _detail(error, "message") == TRANSIENT_PRECONDITION
     )
 
@@ -150,7 +156,8 @@ def classify(error: HttpError, *, history: bool = False) -> SyncError:
         return RetryLater("gmail answered 401 after a token refresh")
     if status == 404 and history:
         return HistoryTooOld("history id too old")
-    return PermanentError(f"gmail answered {status} {reason_of(error)}".strip(), status=status)
+    reason = reason_of(error)
+    return PermanentError(f"gmail answered {status} {reason}".strip(), status=status, reason=reason)
 
 
 def lockout(until: dt.datetime) -> RetryLater:

@@ -381,8 +381,11 @@ class MailboxLimits:
         return dt.datetime.fromisoformat(stored) if stored else None
 
     def lockout(self, until: dt.datetime) -> None:
+        """Record that Gmail locked the mailbox out until `until`; a lockout already
+        known to end later stands (a call in flight may come back with a shorter one)."""
         ttl_ms = int((until - dt.datetime.now(dt.UTC)).total_seconds() * 1000)
-        if ttl_ms > 0:
+        known = self.lockout_until()
+        if ttl_ms > 0 and (known is None or until > known):
             backend().put(_key("lockout", self.account_id), until.isoformat(), ttl_ms)
 
 

@@ -178,12 +178,31 @@ def _send_message(gmail: GmailClient, action: OutboxAction) -> None:
         )
     except PermanentError as error:
         if error.status != 404:
+            _draft_discard(gmail, draft_id)  # refused for good: no draft left behind
             raise
-        found = _find_sent(gmail, action)
-        if found is None:
-            raise DraftVanished() from error
-        sent = found
+        sent = _sent_copy(gmail, action, error)
     _record(action, sent_gmail_id=str(sent["id"]))
+
+
+def _sent_copy(gmail: GmailClient, action: OutboxAction, gone: PermanentError) -> Json:
+    """The sent message of a send whose draft is gone (sent by a run that died before
+    recording it, or discarded elsewhere). A failed lookup proves nothing either way:
+    it is tried again later, since marking the send refused could have it sent twice."""
+    try:
+        found = _find_sent(gmail, action)
+    except PermanentError as error:
+        raise RetryLater(f"looking for a sent copy: {error}") from error
+    if found is None:
+        raise DraftVanished() from gone
+    return found
+
+
+def _draft_discard(gmail: GmailClient, draft_id: str) -> None:
+    """Best effort: the user sees the refusal in Tern and may send again from there."""
+    try:
+        gmail.call("drafts.delete", gmail.users.drafts().delete(userId="me", id=draft_id))
+    except (PermanentError, RetryLater):
+        logger.warning("could not discard the draft of a refused send")
 
 
 def _create_draft(gmail: GmailClient, action: OutboxAction) -> str:

@@ -26,7 +26,13 @@ from accounts.credentials import NeedsReconnect
 from accounts.models import GmailAccount
 from gmail.api import GmailClient, Request
 from gmail.client import Json
-from gmail.errors import HistoryTooOld, PermanentError, RetryLater, backoff_delay
+from gmail.errors import (
+    FAILED_PRECONDITION,
+    HistoryTooOld,
+    PermanentError,
+    RetryLater,
+    backoff_delay,
+)
 from mail import mirror
 from mail.mirror import GmailMessage
 from mail.models import Message, OutboxAction, SkippedMessage
@@ -188,7 +194,8 @@ def _list_page(gmail: GmailClient, status: SyncStatus) -> Json | None:
             ),
         )
     except PermanentError as error:
-        if not token or error.status != 400:
+        # Gmail's transient 400 that outlasted its retries is no verdict on the token.
+        if not token or error.status != 400 or error.reason == FAILED_PRECONDITION:
             raise
     logger.warning("page token refused, listing again", extra={"account_id": status.account_id})
     SyncStatus.objects.filter(pk=status.pk, full_sync_page_token=token).update(

@@ -98,12 +98,16 @@ def own_client(emulator, email, scopes):
 
 
 class FastClock:
-    """`time` as sync/api.py sees it: its backoff jitter and quota waits pass 20 times
+    """`time` as gmail/api.py sees it: its backoff jitter and quota waits pass 20 times
     faster, so a seed takes seconds. What is called, and in which order, is unchanged."""
 
     @staticmethod
     def sleep(seconds):
         time.sleep(seconds / 20)
+
+    @staticmethod
+    def monotonic():
+        return time.monotonic() * 20  # budgets measured in the same time as the sleeps
 
 
 class Killer:

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
+from gmail.errors import PermanentError
 from mail import services as mail_services
 from mail.models import Message, OutboxAction, Thread
 from monitoring.health import check_sync
@@ -222,3 +223,45 @@ def test_a_full_sync_whose_page_token_expired_lists_again_and_loses_nothing(
     # The restart listed the first page again but fetched none of it twice; the message
     # deleted meanwhile (on that first page) went with history after the sweep kept it.
     assert successful_calls(emulator, "users.messages.get") - gets == 10 - 4
+
+
+def test_a_transient_400_on_a_stored_page_token_does_not_restart_the_listing(
+    emulator, mailbox, gmail, monkeypatch
+):
+    """Only Gmail's refusal of the token itself restarts the listing; its transient 400,
+    even one that outlasts the retries, says nothing about the token."""
+    monkeypatch.setattr("sync.services.LIST_PAGE_SIZE", 4)
+    monkeypatch.setattr("sync.services.FULL_SYNC_PAGES_PER_SLICE", 1)
+    archived(gmail, 10)
+    assert services.mailbox_sync(account_id=mailbox.pk).outcome == Outcome.MORE  # one page
+    token = SyncStatus.objects.get(account=mailbox).full_sync_page_token
+    emulator.set_faults(error_rate=1.0, statuses=[400], methods=["users.messages.list"])
+
+    with pytest.raises(PermanentError):  # recorded for the operator; the next sync goes on
+        services.mailbox_sync(account_id=mailbox.pk)
+
+    assert token and SyncStatus.objects.get(account=mailbox).full_sync_page_token == token
+    emulator.set_faults(error_rate=0.0)
+    sync_until_done(mailbox)
+    assert_mirror_equals_gmail(emulator, mailbox)
+
+
+def test_a_batch_that_outlasts_its_time_budget_gives_the_worker_back_keeping_its_answers(
+    emulator, mailbox, gmail, monkeypatch
+):
+    """The mailbox lock renews only between steps: a batch call stops before it lapses."""
+    monkeypatch.setattr("gmail.api.BATCH_TIME_BUDGET_S", 0.2)
+    monkeypatch.setattr("gmail.api.BATCH_SIZE", 5)
+    monkeypatch.setattr(MailboxLimits, "batch_size", lambda self: 5)
+    archived(gmail, 12)
+    emulator.set_faults(latency_ms=150)
+
+    result = services.mailbox_sync(account_id=mailbox.pk)
+
+    assert result.outcome == Outcome.PAUSED
+    stored = Message.objects.filter(account=mailbox).count()
+    assert 0 < stored < 12  # what came back in time is kept
+    emulator.set_faults(latency_ms=0)
+    SyncStatus.objects.filter(account=mailbox).update(paused_until=None)
+    sync_until_done(mailbox)
+    assert_mirror_equals_gmail(emulator, mailbox)

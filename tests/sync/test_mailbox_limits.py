@@ -80,3 +80,16 @@ def test_a_lockout_is_shared_until_it_ends(backend):
     assert MailboxLimits(8).lockout_until() is None
     time.sleep(0.35)
     assert MailboxLimits(7).lockout_until() is None
+
+
+def test_a_shorter_lockout_never_cuts_a_longer_one_short(backend):
+    """A call in flight may come back with Gmail's one-minute 403 after a 429 gave a
+    quarter of an hour: the later time stands."""
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15)
+    MailboxLimits(7).lockout(later)
+    MailboxLimits(7).lockout(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
+
+    assert MailboxLimits(7).lockout_until() == later
+    even_later = later + dt.timedelta(minutes=5)
+    MailboxLimits(7).lockout(even_later)
+    assert MailboxLimits(7).lockout_until() == even_later

@@ -157,3 +157,35 @@ def test_a_reply_carries_its_thread_id_in_reply_to_and_references(emulator, mail
     headers = {h["name"]: h["value"] for h in got}
     assert headers["In-Reply-To"] == second["Message-ID"]
     assert headers["References"].split() == [first["Message-ID"], second["Message-ID"]]
+
+
+def test_a_send_gmail_refuses_for_good_leaves_no_draft_behind(emulator, mailbox, gmail, bob):
+    message = a_message("Nobody")
+    del message["To"]  # Gmail: 400 "Recipient address required"
+    action = services.message_send(account=mailbox, message=message)
+
+    outbox_flush(account_id=mailbox.pk)
+
+    assert OutboxAction.objects.get(pk=action.pk).state == OutboxAction.State.FAILED
+    assert gmail.users().drafts().list(userId="me").execute().get("drafts", []) == []
+
+
+def test_a_sent_copy_that_cannot_be_looked_for_is_looked_for_again_not_failed(
+    emulator, mailbox, gmail, bob, monkeypatch
+):
+    """The draft is gone (sent by a run that died before recording it) and the lookup of
+    the sent copy is refused: marking the send refused could have the user send it twice."""
+    action = services.message_send(account=mailbox, message=a_message())
+    crash_at(monkeypatch, SENDS, "after")
+    with pytest.raises(WorkerKilled):
+        outbox_flush(account_id=mailbox.pk)
+    monkeypatch.undo()
+    emulator.set_faults(error_rate=1.0, statuses=[400], methods=["users.messages.list"])
+
+    assert outbox_flush(account_id=mailbox.pk).retry_at is not None
+    assert OutboxAction.objects.get(pk=action.pk).state == OutboxAction.State.PENDING
+    emulator.set_faults(error_rate=0.0)
+    outbox_flush(account_id=mailbox.pk)
+
+    assert not OutboxAction.objects.exists()
+    assert subjects_at(bob, "Dinner?") == ["Dinner?"]
