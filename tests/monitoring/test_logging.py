@@ -89,3 +89,14 @@ def test_objects_exceptions_and_odd_keys_in_a_record_are_redacted(log_output, al
     assert "ValueError: [message withheld]" in logged
     assert "Secret merger plans" not in logged and "alice@example.com" not in logged
     assert '"account": "[address]"' in logged
+
+
+def test_fernet_tokens_in_paths_are_scrubbed(log_output):
+    from cryptography.fernet import Fernet
+
+    token = Fernet(Fernet.generate_key()).encrypt(b"https://tracker.example/?u=alice").decode()
+    logging.getLogger("tern.request").info("request", extra={"path": f"/mail/image/{token}/"})
+
+    logged = log_output.getvalue()
+    assert '"path": "/mail/image/[token]/"' in logged
+    assert token not in logged
