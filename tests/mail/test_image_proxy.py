@@ -12,13 +12,19 @@ import ipaddress
 import logging
 import logging.config
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from cryptography import x509
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.urls import reverse
 
 from mail import images
@@ -36,7 +42,7 @@ class Upstream:
     path and headers, and how many body bytes each answer got out before the client
     hung up."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.sent: dict[str, int] = {}
@@ -70,10 +76,12 @@ class Upstream:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+    def url(self, path: str, host: str = "127.0.0.1", scheme: str = "http") -> str:
+        return f"{scheme}://{host}:{self.port}{path}"
 
     def serve(self, path: str, body: bytes, content_type: str = "image/png") -> None:
         headers = {"Content-Type": content_type, "Content-Length": str(len(body))}
@@ -517,3 +525,63 @@ def test_the_request_log_line_names_no_token(reader, upstream, settings):
     assert '"outcome": "upstream_status"' in logged
     assert path.split("/")[-2] not in logged and "alice" not in logged
     assert "gAAAAA" not in logged
+
+
+def certificate_files(tmp_path, name: str) -> tuple[str, str, str]:
+    """A test CA and a certificate it issued for `name`: (CA file, cert file, key file)."""
+
+    def issue(subject, issuer, key, signer, *, ca):
+        now = datetime.now(UTC)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            san = x509.SubjectAlternativeName([x509.DNSName(subject)])
+            builder = builder.add_extension(san, critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = issue("Tern test CA", "Tern test CA", ca_key, ca_key, ca=True)
+    cert = issue(name, "Tern test CA", key, ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    files = [tmp_path / f"{name}-{part}.pem" for part in ("ca", "cert", "key")]
+    files[0].write_bytes(ca.public_bytes(pem))
+    files[1].write_bytes(cert.public_bytes(pem))
+    files[2].write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return tuple(str(file) for file in files)
+
+
+@pytest.mark.parametrize(("certified", "status"), [("images.example", 200), ("other.example", 502)])
+def test_https_names_the_host_for_sni_and_checks_its_certificate(
+    reader, settings, monkeypatch, tmp_path, certified, status
+):
+    """The connection goes to the vetted address; TLS still asks for the name (SNI) and
+    accepts only a certificate for it."""
+    ca_file, cert_file, key_file = certificate_files(tmp_path, certified)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    asked_for = []
+    context.sni_callback = lambda sock, name, ctx: asked_for.append(name)
+    server = Upstream(tls=context)
+    try:
+        settings.IMAGE_PROXY_TEST_ALLOWED_ADDRESSES = [f"127.0.0.1:{server.port}"]
+        monkeypatch.setattr("mail.views.images.certifi.where", lambda: ca_file)
+        resolving(monkeypatch, {"images.example": ["127.0.0.1"]})
+        server.serve("/a.png", PNG)
+
+        response = proxy_get(reader, server.url("/a.png", host="images.example", scheme="https"))
+    finally:
+        server.close()
+
+    assert response.status_code == status
+    assert asked_for == ["images.example"]
+    assert server.hits("/a.png") == (1 if status == 200 else 0)
