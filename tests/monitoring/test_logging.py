@@ -6,6 +6,7 @@ import logging.config
 
 import pytest
 from django.conf import settings
+from django.test import RequestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +98,13 @@ def test_fernet_tokens_in_paths_are_scrubbed(log_output):
     token = Fernet(Fernet.generate_key()).encrypt(b"https://tracker.example/?u=alice").decode()
     logging.getLogger("tern.request").info("request", extra={"path": f"/mail/image/{token}/"})
 
+    logging.getLogger("django.request").error(
+        "Internal Server Error: %s",
+        f"/mail/image/{token}/",
+        extra={"request": RequestFactory().get(f"/mail/image/{token}/")},
+    )
+
     logged = log_output.getvalue()
     assert '"path": "/mail/image/[token]/"' in logged
+    assert '"request": "GET /mail/image/[token]/"' in logged
     assert token not in logged
