@@ -18,10 +18,10 @@ import hashlib
 import ipaddress
 import logging
 import socket
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from time import monotonic
 from urllib.parse import urljoin, urlsplit
 
 import certifi
@@ -143,7 +143,7 @@ def _image_response(content_type: str, body: bytes) -> HttpResponse:
 def fetch(url: str) -> tuple[str, bytes]:
     """The checked content type and bytes of the image at `url`, following at most
     MAX_REDIRECTS redirects, each target vetted. Raises Refused."""
-    deadline = time.monotonic() + TOTAL_TIMEOUT_S
+    deadline = monotonic() + TOTAL_TIMEOUT_S
     for _ in range(MAX_REDIRECTS + 1):
         target = vet(url)
         with _opened(target, deadline) as response:
@@ -222,7 +222,10 @@ def _allowed(address: IPAddress, port: int) -> bool:
 def _opened(target: Target, deadline: float) -> Iterator[urllib3.BaseHTTPResponse]:
     """The response to a GET of `target`, its body not read yet; the connection is
     closed on leaving, whatever is left unread."""
-    timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=deadline - time.monotonic())
+    remaining = deadline - monotonic()
+    if remaining <= 0:
+        raise Refused("timeout")
+    timeout = urllib3.Timeout(connect=min(CONNECT_TIMEOUT_S, remaining), read=remaining)
     pool: urllib3.HTTPConnectionPool
     if target.scheme == "https":
         # Connect to the vetted address; SNI and the certificate check use the name.
@@ -288,7 +291,7 @@ def _read(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
     body = bytearray()
     try:
         while True:
-            remaining = deadline - time.monotonic()
+            remaining = deadline - monotonic()
             if remaining <= 0:
                 raise Refused("timeout")
             if sock is not None:

@@ -448,6 +448,20 @@ def test_it_gives_up_on_a_server_that_trickles(reader, upstream, monkeypatch):
     assert time.monotonic() - started < 2.5
 
 
+def test_the_total_time_covers_the_redirects(reader, upstream, monkeypatch):
+    """The deadline runs out between two redirects: the next one is not requested."""
+    readings = [0.0, 1.0]
+    monkeypatch.setattr(
+        "mail.views.images.monotonic", lambda: readings.pop(0) if readings else 11.0
+    )
+    upstream.redirect("/r1", "/r2")
+    upstream.serve("/r2", PNG)
+
+    assert proxy_get(reader, upstream.url("/r1")).status_code == 502
+    assert upstream.hits("/r1") == 1
+    assert upstream.hits("/r2") == 0
+
+
 def test_a_token_tern_did_not_make_is_404(reader, upstream):
     upstream.serve("/a.png", PNG)
     foreign = images._fernet("another-secret").encrypt(upstream.url("/a.png").encode())
