@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mail.views import lists
+from mail.views import images, lists
 
 app_name = "mail"
 urlpatterns = [
@@ -10,4 +10,5 @@ urlpatterns = [
         lists.dismiss_failed_action,
         name="dismiss_failed_action",
     ),
+    path("image/<str:token>/", images.image_proxy, name="image_proxy"),
 ]

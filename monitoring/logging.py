@@ -4,7 +4,8 @@ The filter rewrites the record in place, before any handler formats it (Sentry's
 logging integration reads the same record after the handlers ran, so it sees the
 redacted one too):
 - Django's request loggers attach the request, whose repr carries the query string (the
-  webhook's `?token=`, the OAuth callback's `?code=`): it becomes "METHOD /path".
+  webhook's `?token=`, the OAuth callback's `?code=`): it becomes "METHOD /path", the
+  path scrubbed too (the image proxy's token is in its path).
 - The message is formatted with its arguments, then scrubbed (monitoring/redact.py);
   an exception among the arguments, or the record's own exception quoted inside the
   message (Celery does that), is reduced to its safe text.
@@ -32,7 +33,7 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         request = getattr(record, "request", None)
         if request is not None and hasattr(request, "path"):
-            record.request = f"{request.method} {request.path}"
+            record.request = scrub(f"{request.method} {request.path}")
         error = record.exc_info[1] if record.exc_info else None
         variants = exception_variants(error) if error is not None else []
         record.msg = _message(record, error, variants)

@@ -2,8 +2,8 @@
 
 Two rules, shared by the log filter and Sentry's scrubber:
 - Anything shaped like a secret (Google access and refresh tokens, JWTs, authorization
-  codes, `token=`/`code=`/`state=` values) or an email address is replaced, in values and
-  in dict keys alike.
+  codes, Fernet tokens, `token=`/`code=`/`state=` values) or an email address is
+  replaced, in values and in dict keys alike.
 - An exception's message is kept only when its class says the message is safe
   (`message_is_safe = True`: Tern's own errors, written never to carry mail or
   addresses). Any other message may quote what caused it (a database error quotes the
@@ -22,6 +22,7 @@ SECRETS = re.compile(
     r"|1//[\w.-]+"  # refresh tokens
     r"|eyJ[\w-]+\.[\w-]+\.[\w-]*"  # JWTs (id tokens, Pub/Sub's OIDC token)
     r"|\b4/[0-9A-Za-z_-]{8,}"  # authorization codes
+    r"|gAAAAA[\w-]{20,}=*"  # Fernet tokens (the image proxy's, in its paths)
 )
 # `token=…`, `code=…` (OAuth, query strings, form bodies) and their kin, anywhere.
 PARAMETERS = re.compile(

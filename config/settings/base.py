@@ -163,6 +163,20 @@ REQUEST_BODY_LIMITS = {
     "/mail/drafts/": 30 * 1024 * 1024,
 }
 
+# IMAGE PROXY (mail/views/images.py)
+# ------------------------------------------------------------------------------
+# A remote image larger than this is refused, its download stopped at the limit.
+IMAGE_PROXY_MAX_BYTES = env.int("IMAGE_PROXY_MAX_BYTES", default=5 * 1024 * 1024)
+# Images up to this size are kept in the cache for a day; larger ones are fetched again.
+IMAGE_PROXY_CACHE_MAX_BYTES = env.int("IMAGE_PROXY_CACHE_MAX_BYTES", default=1024 * 1024)
+if IMAGE_PROXY_MAX_BYTES <= 0 or IMAGE_PROXY_CACHE_MAX_BYTES < 0:
+    raise ImproperlyConfigured(
+        "IMAGE_PROXY_MAX_BYTES must be positive and IMAGE_PROXY_CACHE_MAX_BYTES not negative."
+    )
+# "address:port" pairs the proxy may fetch from although they are not public. For tests'
+# servers on loopback only: never read from the environment.
+IMAGE_PROXY_TEST_ALLOWED_ADDRESSES: list[str] = []
+
 # CACHES, CHANNELS AND TASKS
 # ------------------------------------------------------------------------------
 # One switch: REDIS_URL. Unset means everything runs inside the web process.

@@ -6,6 +6,7 @@ import logging.config
 
 import pytest
 from django.conf import settings
+from django.test import RequestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +90,21 @@ def test_objects_exceptions_and_odd_keys_in_a_record_are_redacted(log_output, al
     assert "ValueError: [message withheld]" in logged
     assert "Secret merger plans" not in logged and "alice@example.com" not in logged
     assert '"account": "[address]"' in logged
+
+
+def test_fernet_tokens_in_paths_are_scrubbed(log_output):
+    from cryptography.fernet import Fernet
+
+    token = Fernet(Fernet.generate_key()).encrypt(b"https://tracker.example/?u=alice").decode()
+    logging.getLogger("tern.request").info("request", extra={"path": f"/mail/image/{token}/"})
+
+    logging.getLogger("django.request").error(
+        "Internal Server Error: %s",
+        f"/mail/image/{token}/",
+        extra={"request": RequestFactory().get(f"/mail/image/{token}/")},
+    )
+
+    logged = log_output.getvalue()
+    assert '"path": "/mail/image/[token]/"' in logged
+    assert '"request": "GET /mail/image/[token]/"' in logged
+    assert token not in logged
