@@ -38,6 +38,9 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Served from static/ through the finders: tests never need `collectstatic`.
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = None  # nothing collected; `collectstatic` tests set their own
 
 DATABASES["default"]["TEST"] = {"NAME": f"test_tern_{os.getpid()}"}  # noqa: F405
 # Threads of end-to-end tests (live server, Celery worker) must not keep connections
