@@ -1,7 +1,6 @@
 """Static files: served by WhiteNoise in every way Tern runs, with compressed,
 content-hashed copies from `collectstatic` where production settings ask for them."""
 
-import pytest
 from django.core.management import call_command
 from django.templatetags.static import static
 
