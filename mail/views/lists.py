@@ -138,8 +138,14 @@ def _list(
         "older_url": _page_url(request.path, "older", page.older),
         "unified": account is None and len(accounts) > 1,
         "failed_actions": failed_actions(user=request.user),
+        "first_sync": next((a for a in shown if _first_sync_running(a)), None),
     }
     return render(request, "mail/list.html", context)
+
+
+def _first_sync_running(account: GmailAccount) -> bool:
+    status = getattr(account, "sync_status", None)  # none before the first sync starts
+    return status is not None and status.last_synced_at is None
 
 
 def _folder_links(bar: Sidebar, *, folder: str, account: GmailAccount | None) -> list[FolderLink]:

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from mail.models import Label, Thread, ThreadLabel
 from support.mailbox import sync_until_done as sync
+from sync.models import SyncStatus
 from tests.accounts.factories import GmailAccountFactory
 from tests.mail.factories import LabelFactory, MessageFactory, ThreadFactory
 from tests.sync.helpers import a_conversation, deliver, raw_message
@@ -221,3 +222,14 @@ def test_senders_come_from_the_messages(client, alice_mailbox):
     row = row_of(client.get("/mail/").content.decode(), "chat")
 
     assert '<span>Dan</span>, <span class="me">me</span>' in row
+
+
+def test_an_empty_inbox_during_the_first_sync_shows_its_progress(client, alice_mailbox):
+    SyncStatus.objects.create(account=alice_mailbox, full_sync_messages_done=1234)
+    client.force_login(alice_mailbox.user)
+
+    page = client.get("/mail/").content.decode()
+
+    assert "The first sync of alice@example.com is under way" in page
+    assert "1234 messages mirrored so far" in page
+    assert "Inbox zero" not in page
