@@ -75,6 +75,11 @@ class Thread(models.Model):
         # An id, not the subject: names of rows show up in admin and in logs.
         return f"thread {self.gmail_id}"
 
+    def get_absolute_url(self) -> str:
+        # The route `mail:thread` (mail/views/thread.py); a literal so the lists do not
+        # depend on that page being routed yet.
+        return f"/mail/thread/{self.pk}/"
+
 
 class ThreadLabel(models.Model):
     """Thread T carries label L: true when any message of T carries L (Gmail's rule).

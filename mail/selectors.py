@@ -1,12 +1,17 @@
 """Reads of the mailbox mirror. Every read is scoped to a user: pass the user, always."""
 
 import datetime as dt
+import email.utils
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from accounts.models import User
-from mail.models import Label, OutboxAction, Thread, ThreadLabel
+from accounts.models import GmailAccount, User
+from mail.models import Label, Message, OutboxAction, Thread, ThreadLabel
 
 PAGE_SIZE = 50
 
@@ -45,12 +50,14 @@ def threads_with_label(
     label_gmail_id: str | None = None,
     label: Label | None = None,
     before: Cursor | None = None,
+    after: Cursor | None = None,
 ) -> QuerySet[ThreadLabel]:
     """ThreadLabel rows (with their thread) of `user`, newest first, lazily.
 
     Either `label_gmail_id` (e.g. "INBOX": that label in every account of the user, the
     unified view) or `label` (one label of one account). `before` is the keyset cursor
-    `(last_message_at, thread_id)` of the last row of the previous page.
+    `(last_message_at, thread_id)` of the last row of the previous page; `after` the
+    cursor of the first row of the next (newer) page, which then comes oldest first.
 
     The query starts from ThreadLabel and orders by its own indexed columns, so the
     database walks one index and stops after a page instead of sorting every thread
@@ -68,8 +75,254 @@ def threads_with_label(
         rows = rows.filter(
             Q(last_message_at__lt=at) | Q(last_message_at=at, thread_id__lt=thread_id)
         )
-    # Only the thread: the page names accounts from the user's account list it has already.
+    if after is not None:
+        at, thread_id = after
+        rows = rows.filter(
+            Q(last_message_at__gt=at) | Q(last_message_at=at, thread_id__gt=thread_id)
+        )
+        # Only the thread: the page names accounts from the user's account list it has.
+        return rows.select_related("thread").order_by("last_message_at", "thread_id")
     return rows.select_related("thread").order_by("-last_message_at", "-thread_id")
+
+
+# Gmail's own lists, in the order its sidebar shows them. "SNOOZED" and "ALL" are not
+# labels at Gmail: All mail is every thread, Snoozed is Tern's (not built yet: empty).
+SYSTEM_FOLDERS: tuple[tuple[str, str], ...] = (
+    ("INBOX", "Inbox"),
+    ("STARRED", "Starred"),
+    ("SNOOZED", "Snoozed"),
+    ("IMPORTANT", "Important"),
+    ("SENT", "Sent"),
+    ("DRAFT", "Drafts"),
+    ("ALL", "All mail"),
+    ("SPAM", "Spam"),
+    ("TRASH", "Trash"),
+)
+FOLDER_NAMES = dict(SYSTEM_FOLDERS)
+NOT_LABELS = frozenset({"SNOOZED", "ALL"})
+# Lists whose unread count Gmail's sidebar leaves out (and so does the count query).
+UNCOUNTED = ("SENT", "TRASH", "STARRED", "IMPORTANT", "UNREAD", "CHAT")
+MAX_SENDERS = 3
+
+
+# The marker of each account in lists of every account, in the order they were added.
+ACCOUNT_COLORS = ("#1a73e8", "#c5221f", "#188038", "#b06000", "#9334e6", "#007b83")
+
+
+def account_color(index: int) -> str:
+    return ACCOUNT_COLORS[index % len(ACCOUNT_COLORS)]
+
+
+@dataclass
+class Chip:
+    name: str
+    color: str
+
+
+@dataclass
+class Sender:
+    name: str
+    is_me: bool = False
+
+
+@dataclass
+class Row:
+    """A thread as a list shows it: the thread (its snippet, unread state and time are
+    the list's, ThreadLabel's), its account, user-label chips, senders."""
+
+    thread: Thread
+    account: GmailAccount | None = None
+    color: str = ""
+    chips: list[Chip] = field(default_factory=list)
+    senders: list[Sender] = field(default_factory=list)
+    is_important: bool = False
+
+
+@dataclass
+class ThreadPage:
+    """One page of a thread list, newest first, with the cursors of its neighbours."""
+
+    rows: list[Row]
+    newer: Cursor | None = None
+    older: Cursor | None = None
+
+
+@dataclass
+class SidebarLabel:
+    label: Label
+    depth: int
+    short_name: str
+    unread: int = 0
+    url: str = ""
+    current: bool = False
+
+
+@dataclass
+class Sidebar:
+    unread: dict[tuple[int | None, str], int] = field(default_factory=dict)
+    user_labels: dict[int, list[SidebarLabel]] = field(default_factory=dict)
+
+    def unread_in(self, account_id: int | None, gmail_id: str) -> int:
+        """Unread threads of a list: one account's, or every account's (None)."""
+        return self.unread.get((account_id, gmail_id), 0)
+
+
+def thread_page(
+    *,
+    user: User,
+    accounts: Sequence[GmailAccount],
+    folder: str,
+    account: GmailAccount | None = None,
+    label: Label | None = None,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+    limit: int = PAGE_SIZE,
+) -> ThreadPage:
+    """A page of the list `folder` (a label's Gmail id, or "ALL"/"SNOOZED") of one
+    account, or of every account of the user when `account` is None; `label` is that
+    account's Label when the folder is one. Three queries whatever the page or mailbox:
+    the rows, their labels, their senders."""
+    if folder == "SNOOZED":
+        return ThreadPage(rows=[])
+    if folder == "ALL":
+        ids = [account.pk] if account else [a.pk for a in accounts]
+        rows = _all_mail(account_ids=ids, before=before, after=after)
+        threads = list(rows[: limit + 1])
+    else:
+        listed = threads_with_label(
+            user=user,
+            label=label,
+            label_gmail_id=None if label else folder,
+            before=before,
+            after=after,
+        )
+        threads = [_as_listed(row) for row in listed[: limit + 1]]
+    more = len(threads) > limit
+    threads = threads[:limit]
+    if after is not None:
+        threads.reverse()
+    page = ThreadPage(rows=_describe(threads, accounts=accounts, folder=folder))
+    if threads:
+        first, last = threads[0], threads[-1]
+        went_newer = after is not None
+        if (went_newer and more) or (not went_newer and before is not None):
+            page.newer = (first.last_message_at, first.pk)
+        if (not went_newer and more) or went_newer:
+            page.older = (last.last_message_at, last.pk)
+    return page
+
+
+def _all_mail(
+    *, account_ids: list[int], before: Cursor | None, after: Cursor | None
+) -> QuerySet[Thread]:
+    rows = Thread.objects.filter(account_id__in=account_ids)
+    if before is not None:
+        at, thread_id = before
+        rows = rows.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=thread_id))
+    if after is not None:
+        at, thread_id = after
+        rows = rows.filter(Q(last_message_at__gt=at) | Q(last_message_at=at, id__gt=thread_id))
+        return rows.order_by("last_message_at", "id")
+    return rows.order_by("-last_message_at", "-id")
+
+
+def _describe(threads: list[Thread], *, accounts: Sequence[GmailAccount], folder: str) -> list[Row]:
+    """What each row shows beyond its thread: its account, label chips, the Important
+    marker and its senders ("me" for the account's own address). Two queries."""
+    if not threads:
+        return []
+    account_of = {account.pk: (account, account_color(n)) for n, account in enumerate(accounts)}
+    rows = {}
+    for thread in threads:
+        account, color = account_of.get(thread.account_id, (None, ""))
+        rows[thread.pk] = Row(thread=thread, account=account, color=color)
+    carried = (
+        ThreadLabel.objects.filter(thread_id__in=rows)
+        .select_related("label")
+        .order_by("label__name")
+    )
+    for carrier in carried:
+        row = rows[carrier.thread_id]
+        if carrier.label_gmail_id == "IMPORTANT":
+            row.is_important = True
+        elif carrier.label.type == Label.Type.USER and carrier.label_gmail_id != folder:
+            label = carrier.label
+            row.chips.append(Chip(name=label.name, color=label.background_color))
+    senders = (
+        Message.objects.filter(thread_id__in=rows)
+        .values("thread_id", "sender")
+        .annotate(last=Max("internal_date"))
+        .order_by("thread_id", "last")
+    )
+    for message in senders:
+        row = rows[message["thread_id"]]
+        own = row.account.email.lower() if row.account else ""
+        sender = _sender(message["sender"], own=own)
+        if sender and sender not in row.senders:
+            row.senders.append(sender)
+    for row in rows.values():
+        row.senders = row.senders[-MAX_SENDERS:]
+    return list(rows.values())
+
+
+def _sender(header: str, *, own: str) -> Sender | None:
+    try:
+        name, address = email.utils.parseaddr(header[:512])
+    except Exception:  # any header a sender wrote: fall back to no name
+        return None
+    if address and address.lower() == own:
+        return Sender(name="me", is_me=True)
+    shown = (name or address.split("@")[0]).strip()
+    return Sender(name=shown) if shown else None
+
+
+def sidebar(*, user: User, accounts: Sequence[GmailAccount]) -> Sidebar:
+    """The user labels of each account, nested by "/", and the unread threads of every
+    list, per account and summed over the accounts. Two queries."""
+    bar = Sidebar()
+    ids = [account.pk for account in accounts]
+    labels = Label.objects.filter(account_id__in=ids, type=Label.Type.USER).order_by(
+        "account_id", "name"
+    )
+    entries: dict[int, SidebarLabel] = {}
+    for label in labels:
+        if label.label_list_visibility == "labelHide":
+            continue
+        parts = label.name.split("/")
+        entry = SidebarLabel(label=label, depth=min(len(parts) - 1, 3), short_name=parts[-1])
+        bar.user_labels.setdefault(label.account_id, []).append(entry)
+        entries[label.pk] = entry
+    counts = (
+        ThreadLabel.objects.filter(user=user, is_unread=True)
+        .exclude(label_gmail_id__in=UNCOUNTED)
+        .values("label_id", "label_gmail_id", "label__account_id")
+        .annotate(unread=Count("id"))
+    )
+    totals: dict[tuple[int | None, str], int] = defaultdict(int)
+    for row in counts:
+        gmail_id, unread = row["label_gmail_id"], row["unread"]
+        totals[(row["label__account_id"], gmail_id)] += unread
+        totals[(None, gmail_id)] += unread
+        if row["label_id"] in entries:
+            entries[row["label_id"]].unread = unread
+    bar.unread = dict(totals)
+    return bar
+
+
+def label_of_user(*, user: User, account: GmailAccount, gmail_id: str) -> Label:
+    """The label `gmail_id` of one of the user's accounts, or 404."""
+    return get_object_or_404(Label, account=account, account__user=user, gmail_id=gmail_id)
+
+
+def label_in_any_account(*, user: User, gmail_id: str) -> Label:
+    """The label `gmail_id` in the first of the user's accounts that has it (a list of
+    every account names itself after it), or 404."""
+    label = (
+        Label.objects.filter(account__user=user, gmail_id=gmail_id).order_by("account_id").first()
+    )
+    if label is None:
+        raise Http404
+    return label
 
 
 def thread_of_user(*, user: User, thread_id: int) -> Thread:

@@ -5,6 +5,13 @@ from mail.views import images, lists
 app_name = "mail"
 urlpatterns = [
     path("", lists.inbox, name="inbox"),
+    path("label/<str:label_id>/", lists.folder, name="folder"),
+    path("account/<int:account_id>/", lists.account_inbox, name="account"),
+    path(
+        "account/<int:account_id>/label/<str:label_id>/",
+        lists.account_folder,
+        name="account_folder",
+    ),
     path(
         "failed/<int:action_id>/dismiss/",
         lists.dismiss_failed_action,

@@ -83,6 +83,9 @@ LOGIN_REDIRECT_URL = "/mail/"
 MIDDLEWARE = [
     "monitoring.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight from the web process, whatever serves it (runserver,
+    # uvicorn or daphne directly, the Procfile): before anything that reads the session.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -126,6 +129,12 @@ TEMPLATES = [
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Compressed files with content-hashed names (cached for a year by browsers), from
+# `collectstatic`, which the Procfile's `web` line runs before the server starts.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # SECURITY
 # ------------------------------------------------------------------------------

@@ -38,6 +38,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Served from static/ through the finders: tests never need `collectstatic`.
+WHITENOISE_USE_FINDERS = True
+# Nothing collected (WhiteNoise would warn of a missing folder); collectstatic tests set one.
+STATIC_ROOT = None  # type: ignore[assignment]
 
 DATABASES["default"]["TEST"] = {"NAME": f"test_tern_{os.getpid()}"}  # noqa: F405
 # Threads of end-to-end tests (live server, Celery worker) must not keep connections

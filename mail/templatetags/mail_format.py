@@ -2,6 +2,7 @@
 was two thirds of the inbox page's template time, measured in bench/inbox.py)."""
 
 import datetime as dt
+import re
 
 from django import template
 from django.utils import timezone
@@ -26,3 +27,12 @@ def short_date(moment: dt.datetime | None) -> str:
     if local.year == today.year:
         return f"{local:%b} {local.day}"
     return f"{local:%Y-%m-%d}"
+
+
+HEX_COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+@register.filter
+def hex_color(value: str, default: str = "#8a8f98") -> str:
+    """A #rrggbb colour as it came from Gmail, or `default` for anything else."""
+    return value if value and HEX_COLOR.fullmatch(value) else default

@@ -1,22 +1,189 @@
+"""Thread lists: the unified inbox, any list of every account (`/mail/label/<id>/`), and
+any list of one account (`/mail/account/<id>/`, `/mail/account/<id>/label/<id>/`).
+
+`<id>` is Gmail's label id (INBOX, STARRED, Label_12…) or Tern's ALL (All mail) and
+SNOOZED. Pages go by keyset: `?older=<cursor>` and `?newer=<cursor>`, the cursor being
+the (last message time, thread id) of the row next to the page, never an offset.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedHttpRequest
-from accounts.selectors import gmail_accounts_of
-from mail.selectors import failed_action_for_user, failed_actions, thread_list
+from accounts.models import GmailAccount
+from accounts.selectors import gmail_account_for_user, gmail_accounts_of
+from mail.models import Label
+from mail.selectors import (
+    FOLDER_NAMES,
+    NOT_LABELS,
+    SYSTEM_FOLDERS,
+    Cursor,
+    Sidebar,
+    account_color,
+    failed_action_for_user,
+    failed_actions,
+    label_in_any_account,
+    label_of_user,
+    sidebar,
+    thread_page,
+)
 from mail.services import failed_action_dismiss
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MICROSECOND = dt.timedelta(microseconds=1)
+
+
+@dataclass
+class FolderLink:
+    name: str
+    url: str
+    unread: int
+    current: bool
+
+
+@dataclass
+class AccountLink:
+    account: GmailAccount
+    color: str
+    url: str
+    unread: int
+    current: bool
 
 
 @login_required
 def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return _list(request, folder="INBOX")
+
+
+@login_required
+def folder(request: AuthenticatedHttpRequest, label_id: str) -> HttpResponse:
+    label = None
+    if label_id not in FOLDER_NAMES:
+        label = label_in_any_account(user=request.user, gmail_id=label_id)
+    return _list(request, folder=label_id, label=label)
+
+
+@login_required
+def account_inbox(request: AuthenticatedHttpRequest, account_id: int) -> HttpResponse:
+    return account_folder(request, account_id=account_id, label_id="INBOX")
+
+
+@login_required
+def account_folder(
+    request: AuthenticatedHttpRequest, account_id: int, label_id: str
+) -> HttpResponse:
+    account = gmail_account_for_user(user=request.user, account_id=account_id)
+    label = None
+    if label_id not in NOT_LABELS:
+        label = label_of_user(user=request.user, account=account, gmail_id=label_id)
+    return _list(request, folder=label_id, account=account, label=label)
+
+
+def _list(
+    request: AuthenticatedHttpRequest,
+    *,
+    folder: str,
+    account: GmailAccount | None = None,
+    label: Label | None = None,
+) -> HttpResponse:
+    accounts = gmail_accounts_of(user=request.user)
+    if account is not None:
+        # The same object as in the sidebar's list (its sync status is loaded there).
+        account = next(a for a in accounts if a.pk == account.pk)
+    page = thread_page(
+        user=request.user,
+        accounts=accounts,
+        folder=folder,
+        account=account,
+        label=label if account else None,
+        before=_cursor(request.GET.get("older")),
+        after=_cursor(request.GET.get("newer")),
+    )
+    bar = sidebar(user=request.user, accounts=accounts)
+    shown = [account] if account else accounts
+    label_groups = []
+    for each in shown:
+        entries = bar.user_labels.get(each.pk, [])
+        for entry in entries:
+            entry.url = folder_url(each.pk, entry.label.gmail_id)
+            entry.current = label is not None and entry.label.pk == label.pk
+        if entries:
+            label_groups.append((each, entries))
     context = {
-        "accounts": gmail_accounts_of(user=request.user),
+        "accounts": accounts,
+        "current_account": account,
+        "folder": folder,
+        "folder_name": FOLDER_NAMES.get(folder) or (label.name if label else folder),
+        "folders": _folder_links(bar, folder=folder, account=account),
+        "label_groups": label_groups,
+        "account_links": [
+            AccountLink(
+                account=each,
+                color=account_color(n),
+                url=folder_url(each.pk, "INBOX"),
+                unread=bar.unread_in(each.pk, "INBOX"),
+                current=account is not None and each.pk == account.pk,
+            )
+            for n, each in enumerate(accounts)
+        ],
+        "unified_unread": bar.unread_in(None, "INBOX"),
+        "page": page,
+        "newer_url": _page_url(request.path, "newer", page.newer),
+        "older_url": _page_url(request.path, "older", page.older),
+        "unified": account is None and len(accounts) > 1,
         "failed_actions": failed_actions(user=request.user),
-        "threads": thread_list(user=request.user, label_gmail_id="INBOX"),
+        "first_sync": next((a for a in shown if _first_sync_running(a)), None),
     }
-    return render(request, "mail/inbox.html", context)
+    return render(request, "mail/list.html", context)
+
+
+def _first_sync_running(account: GmailAccount) -> bool:
+    status = getattr(account, "sync_status", None)  # none before the first sync starts
+    return status is not None and status.last_synced_at is None
+
+
+def _folder_links(bar: Sidebar, *, folder: str, account: GmailAccount | None) -> list[FolderLink]:
+    links = []
+    for gmail_id, name in SYSTEM_FOLDERS:
+        if account is None:
+            url = reverse("mail:inbox") if gmail_id == "INBOX" else folder_url(None, gmail_id)
+        else:
+            url = folder_url(account.pk, gmail_id)
+        unread = bar.unread_in(account.pk if account else None, gmail_id)
+        links.append(FolderLink(name, url, unread, current=gmail_id == folder))
+    return links
+
+
+def folder_url(account_id: int | None, gmail_id: str) -> str:
+    if account_id is None:
+        return reverse("mail:folder", args=[gmail_id])
+    if gmail_id == "INBOX":
+        return reverse("mail:account", args=[account_id])
+    return reverse("mail:account_folder", args=[account_id, gmail_id])
+
+
+def _cursor(value: str | None) -> Cursor | None:
+    """`<microseconds since 1970>.<thread id>`, or None for anything else."""
+    if not value:
+        return None
+    at, _, thread_id = value.partition(".")
+    try:
+        return EPOCH + int(at) * MICROSECOND, int(thread_id)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _page_url(path: str, direction: str, cursor: Cursor | None) -> str:
+    if cursor is None:
+        return ""
+    at, thread_id = cursor
+    return f"{path}?{direction}={(at - EPOCH) // MICROSECOND}.{thread_id}"
 
 
 @login_required

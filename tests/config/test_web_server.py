@@ -151,3 +151,14 @@ def test_its_log_has_each_request_by_path_and_never_a_query_string(web):
     logged = log_path.read_text()
     assert '"path": "/webhooks/gmail/"' in logged and '"status": 403' in logged
     assert secret not in logged and "4/0AbCdEfGh" not in logged and "?token" not in logged
+
+
+def test_it_serves_the_stylesheet_itself(web):
+    """No proxy in front and no DEBUG: WhiteNoise serves static files from the web process."""
+    port, _, _ = web
+
+    answer = request(port, b"GET /static/css/tern.css HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+
+    head = answer.split(b"\r\n\r\n", 1)[0].lower()
+    assert head.startswith(b"http/1.1 200"), head
+    assert b"content-type: text/css" in head

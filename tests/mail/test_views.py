@@ -1,8 +1,13 @@
+import re
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mail.models import OutboxAction
-from tests.mail.factories import ThreadFactory
+from tests.accounts.factories import GmailAccountFactory
+from tests.mail.factories import MessageFactory, ThreadFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +66,40 @@ def test_an_action_gmail_refused_is_shown_until_dismissed(client, alice_mailbox,
     client.post(reverse("mail:dismiss_failed_action", args=[refused.pk]))
     assert "did not allow" not in client.get(reverse("mail:inbox")).content.decode()
     assert OutboxAction.objects.filter(pk=bobs.pk).exists()
+
+
+def a_mailbox_of(account, threads):
+    """`threads` threads with two messages each, in the inbox, some under a user label."""
+    for n in range(threads):
+        labels = ["INBOX", "Label_1"] if n % 3 else ["INBOX", "IMPORTANT"]
+        thread = ThreadFactory(account=account, label_ids=labels, message_count=2)
+        MessageFactory(thread=thread, sender="Ann <ann@acme.example>")
+        MessageFactory(thread=thread, sender=f"Me <{account.email}>")
+
+
+def queries_for(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries), response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/mail/", "/mail/label/Label_1/", "/mail/label/ALL/"])
+def test_a_list_page_costs_the_same_queries_whatever_the_mailbox_or_page(
+    client, alice, alice_mailbox, url
+):
+    work = GmailAccountFactory(user=alice, email="alice@work.example")
+    a_mailbox_of(alice_mailbox, 10)
+    a_mailbox_of(work, 2)
+    client.force_login(alice)
+    small, _ = queries_for(client, url)
+
+    a_mailbox_of(alice_mailbox, 160)
+    a_mailbox_of(work, 20)
+    large, first = queries_for(client, url)
+    older = re.search(r'<a href="([^"]+)" rel="next">', first)[1]
+    second, page = queries_for(client, older)
+
+    assert first.count('<li class="thread') == page.count('<li class="thread') == 50
+    assert small == large == second
+    assert large <= 10
