@@ -149,6 +149,10 @@ class Message(models.Model):
     has_attachments = models.BooleanField(default=False)
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
+    # body_html through mail.sanitize, made on first view and kept; made again when
+    # mail.sanitize.VERSION differs from the version it was made with (0: not made yet).
+    body_html_safe = models.TextField(blank=True)
+    body_html_safe_version = models.PositiveSmallIntegerField(default=0)
     labels = models.ManyToManyField(Label, through="MessageLabel", related_name="messages")
 
     class Meta:
