@@ -183,7 +183,7 @@ def document(body: str, *, image_origin: str | None = None) -> str:
         "<style>html{color-scheme:light}body{margin:0;padding:4px 2px;"
         "font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1f2328;"
         "background:#fff;overflow-wrap:anywhere}img{max-width:100%;height:auto}"
-        "table{max-width:100%}a{color:#0b57d0}</style>"
+        "table{max-width:100%}a[href]{color:#0b57d0}</style>"
         f"</head><body>{body}</body></html>"
     )
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from email.utils import getaddresses, parseaddr
 
+from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -35,7 +36,11 @@ class Shown:
     images_shown: bool = False
 
 
+# A srcdoc iframe inherits the page's CSP on top of its own: the email's style attributes
+# need 'unsafe-inline' here too. Tern's own markup on this page has no inline style, and
+# every value in it is escaped; the email's markup is only ever inside the iframe.
 @login_required
+@csp_update({"style-src": ["'unsafe-inline'"]})  # type: ignore[arg-type]  # typed for HttpRequest views
 def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpResponse:
     thread = thread_of_user(user=request.user, thread_id=thread_id)
     messages = thread_messages(user=request.user, thread=thread)
@@ -55,7 +60,7 @@ def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpRespon
         "labels": [
             label for label in thread_labels(user=request.user, thread=thread) if _chip(label)
         ],
-        "messages": shown,
+        "shown_messages": shown,
     }
     return render(request, "mail/thread.html", context)
 
