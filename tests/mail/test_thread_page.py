@@ -214,3 +214,26 @@ def test_the_thread_page_needs_a_signed_in_user(client, bob_mailbox):
     response = client.get(reverse("mail:thread", args=[thread.pk]))
 
     assert response.status_code == 302 and response["Location"].startswith("/?next=")
+
+
+def test_hostile_subjects_names_and_filenames_are_escaped(client, mailbox, gmail):
+    message = raw_message(
+        to=mailbox.email,
+        subject="<script>alert('subject')</script>",
+        sender='"<img src=x onerror=alert(1)>" <evil@elsewhere.example>',
+        body="Hi",
+    )
+    message.add_attachment(
+        b"x", maintype="text", subtype="plain", filename='"><svg onload=alert(1)>.txt'
+    )
+    thread_id = deliver(gmail, message)["threadId"]
+
+    page = page_of(client, mailbox.user, synced_thread(mailbox, thread_id))
+
+    assert (
+        '<h1 id="thread-subject">&lt;script&gt;alert(&#x27;subject&#x27;)&lt;/script&gt;</h1>'
+        in page
+    )
+    assert '<strong class="name">&lt;img src=x onerror=alert(1)&gt;</strong>' in page
+    assert "&quot;&gt;&lt;svg onload=alert(1)&gt;.txt" in page
+    assert "<script>alert" not in page and "<img src=x" not in page and "<svg" not in page
