@@ -67,7 +67,10 @@ STYLE_PROPERTIES = {
 # Declarations that could load something or that CSS escapes (\75rl) could disguise.
 DANGEROUS_CSS = re.compile(r"url\s*\(|image-set|expression|@import|\\|&|/\*|<", re.I)
 
-TRACKER_HOST = re.compile(r"track|pixel|open|beacon|analytics|\.list-manage\.com", re.I)
+# Tracking-looking image URLs: a host that names tracking, or a host label or path
+# segment like "open" or "pixel" (narrow, so that an image of "openstreetmap" still shows).
+TRACKER_HOST = re.compile(r"track|pixel|beacon|(^|\.)(open|trk|t|e|click)\.", re.I)
+TRACKER_PATH = re.compile(r"/(open|track|trk|pixel|beacon)(ed)?([./?]|$)", re.I)
 REMOTE = "tern-remote:"
 TRACKER = "tern-tracker:"
 _IMG = re.compile(r'<img\b(?:[^>"]|"[^"]*")*>')
@@ -141,7 +144,7 @@ def _is_tracker(src: str, attributes: dict[str, str]) -> bool:
     )
     host = urlsplit(src.replace("&amp;", "&")).hostname or ""
     path = urlsplit(src.replace("&amp;", "&")).path
-    return tiny or hidden or bool(TRACKER_HOST.search(host) or TRACKER_HOST.search(path))
+    return tiny or hidden or bool(TRACKER_HOST.search(host) or TRACKER_PATH.search(path))
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,12 @@ def test_tracking_pixels_are_counted_and_never_shown(pixel):
     assert "src" not in blocked.body and "src" not in shown.body
 
 
+def test_an_ordinary_image_of_a_host_named_open_is_no_tracker():
+    html = '<img src="https://tile.openstreetmap.example/opening-hours.png" alt="Map">'
+
+    assert render(sanitize(html)).remote_images == 1 and render(sanitize(html)).trackers == 0
+
+
 def test_a_marker_written_in_the_text_of_a_mail_is_only_text():
     forged = REMOTE + base64.urlsafe_b64encode(b"https://evil.example/").decode()
 
