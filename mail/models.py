@@ -11,6 +11,7 @@ threads with label L" is one index range scan whatever the mailbox size.
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 
 from accounts.models import GmailAccount
 from mail.actions import ACTIONS, Action, Kind
@@ -76,9 +77,7 @@ class Thread(models.Model):
         return f"thread {self.gmail_id}"
 
     def get_absolute_url(self) -> str:
-        # The route `mail:thread` (mail/views/thread.py); a literal so the lists do not
-        # depend on that page being routed yet.
-        return f"/mail/thread/{self.pk}/"
+        return reverse("mail:thread", kwargs={"thread_id": self.pk})
 
 
 class ThreadLabel(models.Model):
@@ -154,6 +153,10 @@ class Message(models.Model):
     has_attachments = models.BooleanField(default=False)
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
+    # body_html through mail.sanitize, made on first view and kept; made again when
+    # mail.sanitize.VERSION differs from the version it was made with (0: not made yet).
+    body_html_safe = models.TextField(blank=True)
+    body_html_safe_version = models.PositiveSmallIntegerField(default=0)
     labels = models.ManyToManyField(Label, through="MessageLabel", related_name="messages")
 
     class Meta:

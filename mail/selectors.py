@@ -6,12 +6,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import GmailAccount, User
-from mail.models import Label, Message, OutboxAction, Thread, ThreadLabel
+from mail.models import Attachment, Label, Message, MessageLabel, OutboxAction, Thread, ThreadLabel
 
 PAGE_SIZE = 50
 
@@ -329,6 +329,27 @@ def thread_of_user(*, user: User, thread_id: int) -> Thread:
     """The user's own thread, or 404: other people's threads do not exist for them."""
     return get_object_or_404(
         Thread.objects.select_related("account"), pk=thread_id, account__user=user
+    )
+
+
+def thread_messages(*, user: User, thread: Thread) -> list[Message]:
+    """The thread's messages, oldest first, each with `is_unread` and its attachments,
+    in two queries whatever the thread's length."""
+    unread = MessageLabel.objects.filter(message=OuterRef("pk"), label__gmail_id="UNREAD")
+    return list(
+        Message.objects.filter(thread=thread, account__user=user)
+        .annotate(is_unread=Exists(unread))
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("part_id")))
+        .order_by("internal_date", "id")
+    )
+
+
+def thread_labels(*, user: User, thread: Thread) -> list[Label]:
+    """The labels the thread carries, as chips: system ones first, then by name."""
+    return list(
+        Label.objects.filter(thread_labels__thread=thread, account__user=user).order_by(
+            "type", "name"
+        )
     )
 
 

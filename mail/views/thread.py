@@ -1,0 +1,102 @@
+"""The thread page: a conversation, each message's email in a sandboxed iframe."""
+
+from dataclasses import dataclass
+from email.utils import getaddresses, parseaddr
+
+from csp.decorators import csp_update
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from accounts.http import AuthenticatedHttpRequest
+from mail import images, sanitize
+from mail.models import Attachment, Label, Message
+from mail.selectors import thread_labels, thread_messages, thread_of_user
+
+# Labels the page shows as markers or not at all, never as chips.
+UNCHIPPED = {"UNREAD", "STARRED", "IMPORTANT", "CHAT"}
+
+
+@dataclass
+class Shown:
+    """A message as the page shows it."""
+
+    message: Message
+    sender_name: str
+    sender_address: str
+    to: list[tuple[str, str]]
+    cc: list[tuple[str, str]]
+    is_open: bool
+    attachments: list[Attachment]
+    attached_messages: list[Attachment]
+    html_document: str = ""
+    text_html: str = ""
+    remote_images: int = 0
+    trackers: int = 0
+    images_shown: bool = False
+
+
+# A srcdoc iframe inherits the page's CSP on top of its own: the email's style attributes
+# need 'unsafe-inline' here too. Tern's own markup on this page has no inline style, and
+# every value in it is escaped; the email's markup is only ever inside the iframe.
+@login_required
+@csp_update({"style-src": ["'unsafe-inline'"]})  # type: ignore[arg-type]  # typed for HttpRequest views
+def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpResponse:
+    thread = thread_of_user(user=request.user, thread_id=thread_id)
+    messages = thread_messages(user=request.user, thread=thread)
+    with_images = set(request.GET.getlist("images"))
+    origin = request.build_absolute_uri("/").rstrip("/")
+    shown = [
+        _shown(
+            message,
+            is_newest=message is messages[-1],
+            with_images=str(message.pk) in with_images,
+            origin=origin,
+        )
+        for message in messages
+    ]
+    context = {
+        "thread": thread,
+        "labels": [
+            label for label in thread_labels(user=request.user, thread=thread) if _chip(label)
+        ],
+        "shown_messages": shown,
+    }
+    return render(request, "mail/thread.html", context)
+
+
+def _chip(label: Label) -> bool:
+    return label.gmail_id not in UNCHIPPED and not label.gmail_id.startswith("CATEGORY_")
+
+
+def _shown(message: Message, *, is_newest: bool, with_images: bool, origin: str) -> Shown:
+    name, address = parseaddr(message.sender)
+    files = list(message.attachments.all())
+    shown = Shown(
+        message=message,
+        sender_name=name or address,
+        sender_address=address,
+        to=getaddresses([message.to]) if message.to else [],
+        cc=getaddresses([message.cc]) if message.cc else [],
+        is_open=is_newest or message.is_unread or with_images,  # type: ignore[attr-defined]
+        attachments=[f for f in files if f.mime_type != "message/rfc822" and not f.is_inline],
+        attached_messages=[f for f in files if f.mime_type == "message/rfc822"],
+        images_shown=with_images,
+    )
+    if message.body_html:
+        paths: list[str] = []
+
+        def through_proxy(url: str) -> str:
+            paths.append(images.proxied(url))
+            return origin + paths[-1]
+
+        rendered = sanitize.render(
+            sanitize.message_html_safe(message), proxied=through_proxy if with_images else None
+        )
+        # The iframe may load images from the proxy's path only: /mail/image/<token>/.
+        proxy = origin + paths[0].rstrip("/").rsplit("/", 1)[0] + "/" if paths else None
+        shown.html_document = sanitize.document(rendered.body, image_origin=proxy)
+        shown.remote_images, shown.trackers = rendered.remote_images, rendered.trackers
+    else:
+        shown.text_html = sanitize.plain_text(message.body_text)
+    return shown
