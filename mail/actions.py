@@ -23,6 +23,8 @@ class Kind(StrEnum):
     UNREAD = "unread"
     STAR = "star"
     UNSTAR = "unstar"
+    IMPORTANT = "important"
+    NOT_IMPORTANT = "not_important"
     ARCHIVE = "archive"
     MOVE_TO_INBOX = "inbox"
     SPAM = "spam"
@@ -112,6 +114,8 @@ ACTIONS: dict[Kind, Action] = {
             newest_message_only=True,
         ),
         _modify(Kind.UNSTAR, "Remove star", remove=("STARRED",)),
+        _modify(Kind.IMPORTANT, "Mark as important", add=("IMPORTANT",)),
+        _modify(Kind.NOT_IMPORTANT, "Mark as not important", remove=("IMPORTANT",)),
         _modify(Kind.ARCHIVE, "Archive", remove=("INBOX",)),
         _modify(Kind.MOVE_TO_INBOX, "Move to Inbox", add=("INBOX",)),
         _modify(Kind.SPAM, "Report spam", add=("SPAM",), remove=("INBOX",)),

@@ -332,6 +332,20 @@ def thread_of_user(*, user: User, thread_id: int) -> Thread:
     )
 
 
+def threads_of_user(*, user: User, thread_ids: Sequence[int]) -> list[Thread]:
+    """Those of `thread_ids` that are the user's own threads (others' are left out)."""
+    return list(
+        Thread.objects.select_related("account")
+        .filter(pk__in=thread_ids, account__user=user)
+        .order_by("pk")
+    )
+
+
+def user_labels_of_user(*, user: User, label_ids: Sequence[int]) -> list[Label]:
+    """Those of `label_ids` that are user labels of the user's own accounts."""
+    return list(Label.objects.filter(pk__in=label_ids, account__user=user, type=Label.Type.USER))
+
+
 def thread_messages(*, user: User, thread: Thread) -> list[Message]:
     """The thread's messages, oldest first, each with `is_unread` and its attachments,
     in two queries whatever the thread's length."""
@@ -345,11 +359,14 @@ def thread_messages(*, user: User, thread: Thread) -> list[Message]:
 
 
 def thread_labels(*, user: User, thread: Thread) -> list[Label]:
-    """The labels the thread carries, as chips: system ones first, then by name."""
+    """Every label of the thread's account, each with `on` (whether the thread carries
+    it), system ones first, then by name: the page's chips and its label menu in one
+    query."""
+    on = ThreadLabel.objects.filter(thread=thread, label=OuterRef("pk"))
     return list(
-        Label.objects.filter(thread_labels__thread=thread, account__user=user).order_by(
-            "type", "name"
-        )
+        Label.objects.filter(account=thread.account_id, account__user=user)
+        .annotate(on=Exists(on))
+        .order_by("type", "name")
     )
 
 

@@ -38,6 +38,14 @@ def thread_unstar(*, thread: Thread) -> OutboxAction:
     return _act_on_thread(thread, Kind.UNSTAR)
 
 
+def thread_mark_important(*, thread: Thread) -> OutboxAction:
+    return _act_on_thread(thread, Kind.IMPORTANT)
+
+
+def thread_mark_not_important(*, thread: Thread) -> OutboxAction:
+    return _act_on_thread(thread, Kind.NOT_IMPORTANT)
+
+
 def thread_archive(*, thread: Thread) -> OutboxAction:
     return _act_on_thread(thread, Kind.ARCHIVE)
 

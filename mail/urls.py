@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mail.views import images, lists, thread
+from mail.views import actions, images, lists, thread
 
 app_name = "mail"
 urlpatterns = [
@@ -12,6 +12,8 @@ urlpatterns = [
         lists.account_folder,
         name="account_folder",
     ),
+    path("act/", actions.act, name="act"),
+    path("undo/", actions.undo, name="undo"),
     path("thread/<int:thread_id>/", thread.thread_page, name="thread"),
     path(
         "failed/<int:action_id>/dismiss/",

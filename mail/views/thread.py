@@ -7,6 +7,7 @@ from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from accounts.http import AuthenticatedHttpRequest
 from mail import images, sanitize
@@ -55,14 +56,34 @@ def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpRespon
         )
         for message in messages
     ]
+    labels = thread_labels(user=request.user, thread=thread)
+    on = {label.gmail_id for label in labels if label.on}  # type: ignore[attr-defined]
     context = {
         "thread": thread,
-        "labels": [
-            label for label in thread_labels(user=request.user, thread=thread) if _chip(label)
+        "labels": [label for label in labels if label.gmail_id in on and _chip(label)],
+        "label_choices": [
+            (label, label.gmail_id in on) for label in labels if label.type == Label.Type.USER
         ],
+        "is_in": {place: place in on for place in ("INBOX", "TRASH", "SPAM")},
+        "is_starred": "STARRED" in on,
+        "is_important": "IMPORTANT" in on,
+        "is_unread": "UNREAD" in on,
+        "back_url": _back_url(request),
         "shown_messages": shown,
     }
     return render(request, "mail/thread.html", context)
+
+
+def _back_url(request: AuthenticatedHttpRequest) -> str:
+    """The list the thread was opened from (the Referer, when it is one of this site's
+    lists), else the inbox: where Back and the actions that leave the thread go."""
+    referer = request.headers.get("Referer", "")
+    origin = request.build_absolute_uri("/")
+    if referer.startswith(origin):
+        path = "/" + referer.removeprefix(origin)
+        if path.startswith("/mail/") and not path.startswith(("/mail/thread/", "/mail/act")):
+            return path
+    return reverse("mail:inbox")
 
 
 def _chip(label: Label) -> bool:

@@ -22,6 +22,8 @@ SERVICES = {
     Kind.UNREAD: services.thread_mark_unread,
     Kind.STAR: services.thread_star,
     Kind.UNSTAR: services.thread_unstar,
+    Kind.IMPORTANT: services.thread_mark_important,
+    Kind.NOT_IMPORTANT: services.thread_mark_not_important,
     Kind.ARCHIVE: services.thread_archive,
     Kind.MOVE_TO_INBOX: services.thread_move_to_inbox,
     Kind.SPAM: services.thread_spam,

@@ -19,7 +19,10 @@ from tests.sync.helpers import a_conversation, deliver, raw_message
 pytestmark = pytest.mark.django_db
 
 ALICE = "alice@example.com"
-ROW = re.compile(r'<li class="thread( unread)?">\s*<a class="row" href="(/mail/thread/\d+/)">')
+ROW = re.compile(
+    r'<li class="thread( unread)?">\s*<label class="pick">.*?</label>\s*'
+    r'<a class="row" href="(/mail/thread/\d+/)">'
+)
 
 
 def rows(page: str) -> list[str]:

@@ -1,0 +1,260 @@
+"""Actions on conversations: `POST /mail/act/` (one thread, or a list's selection) and
+`POST /mail/undo/` (the toast's Undo).
+
+Both are plain form posts that answer with a redirect (303) to the page the user goes on
+to, carrying the toast; htmx sends the same forms and swaps the page it is redirected to
+(`hx-select`), so the page works the same without JavaScript. Bad input gets a clear 400
+and nothing of the request is applied.
+
+Fields of /mail/act/:
+- `action`: a name of ACTS, or `labels` (the thread's user labels become exactly the
+  `label` fields), `label_add` (add each `label`) or `move` (add `label`, leave the inbox);
+- `thread`: one or more Tern thread ids (another user's: 404);
+- `label`: Tern label ids, for the three label actions;
+- `next`: the list to go back to; `here`: the thread page, for actions that keep the
+  thread in view; `quiet`: no toast (the thread page marks itself read this way).
+
+Undo restores each thread's labels as they were before (taking it out of Trash where
+the action put it there) through the same services, so Gmail gets it back too. Its
+token is signed, bound to the user and expires.
+"""
+
+from collections.abc import Callable, Sequence
+
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.db import transaction
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from accounts.http import AuthenticatedHttpRequest
+from mail import services
+from mail.actions import ActionNotAllowed
+from mail.labels import FIXED_LABELS
+from mail.models import Label, OutboxAction, Thread, ThreadLabel
+from mail.selectors import threads_of_user, user_labels_of_user
+from mail.toast import Toast, toast_after_redirect
+
+ACTS: dict[str, Callable[..., OutboxAction]] = {
+    "archive": services.thread_archive,
+    "inbox": services.thread_move_to_inbox,
+    "trash": services.thread_trash,
+    "untrash": services.thread_untrash,
+    "spam": services.thread_spam,
+    "not_spam": services.thread_not_spam,
+    "read": services.thread_mark_read,
+    "unread": services.thread_mark_unread,
+    "star": services.thread_star,
+    "unstar": services.thread_unstar,
+    "important": services.thread_mark_important,
+    "not_important": services.thread_mark_not_important,
+    "delete": services.thread_delete_forever,
+}
+LABEL_ACTIONS = ("labels", "label_add", "move")
+# What the toast says, for one conversation and for several.
+DONE = {
+    "archive": ("Conversation archived.", "{n} conversations archived."),
+    "inbox": ("Conversation moved to Inbox.", "{n} conversations moved to Inbox."),
+    "trash": ("Conversation moved to Trash.", "{n} conversations moved to Trash."),
+    "untrash": ("Conversation restored from Trash.", "{n} conversations restored from Trash."),
+    "spam": ("Conversation reported as spam.", "{n} conversations reported as spam."),
+    "not_spam": ("Conversation moved out of Spam.", "{n} conversations moved out of Spam."),
+    "read": ("Marked as read.", "{n} conversations marked as read."),
+    "unread": ("Marked as unread.", "{n} conversations marked as unread."),
+    "star": ("Starred.", "{n} conversations starred."),
+    "unstar": ("Star removed.", "Star removed from {n} conversations."),
+    "important": ("Marked as important.", "{n} conversations marked as important."),
+    "not_important": ("Marked as not important.", "{n} conversations marked as not important."),
+    "delete": ("Conversation deleted forever.", "{n} conversations deleted forever."),
+    "labels": ("Labels changed.", "Labels changed on {n} conversations."),
+    "label_add": ("Label added.", "Label added to {n} conversations."),
+    "move": ("Conversation moved.", "{n} conversations moved."),
+}
+# Actions after which the thread has left the list it was in: the thread page goes back
+# to that list (Gmail's way); the others keep the thread in view.
+LEAVES = frozenset({"archive", "trash", "spam", "not_spam", "unread", "delete", "move"})
+# Gmail's Undo covers what moves mail; marking read or starring is undone by its opposite.
+UNDOABLE = frozenset({"archive", "inbox", "trash", "untrash", "spam", "not_spam", *LABEL_ACTIONS})
+MAX_THREADS = 100  # a page holds 50; more is not a person selecting rows
+UNDO_SALT = "mail.undo"
+UNDO_MAX_AGE_S = 3600
+
+
+class BadRequest(Exception):
+    """What was wrong with the request, in words for the person who sent it."""
+
+
+@login_required
+@require_POST
+def act(request: AuthenticatedHttpRequest) -> HttpResponse:
+    name = request.POST.get("action", "")
+    try:
+        if name not in ACTS and name not in LABEL_ACTIONS:
+            raise BadRequest("Tern does not know that action.")
+        threads = _threads(request)
+        labels = _labels(request, threads, required=name in ("label_add", "move"))
+        before = _label_ids(threads)
+        with transaction.atomic():
+            for thread in threads:
+                _apply(name, thread, labels)
+    except BadRequest as error:
+        return _refused(request, str(error))
+    except (ActionNotAllowed, ValueError) as error:
+        return _refused(request, str(error))
+    target = _local(request, "next") or reverse("mail:inbox")
+    if name not in LEAVES:
+        target = _local(request, "here") or target
+    if request.POST.get("quiet"):
+        return _see_other(target)
+    one, many = DONE[name]
+    toast = Toast(one if len(threads) == 1 else many.format(n=len(threads)))
+    if name in UNDOABLE:
+        token = _undo_token(request, before, _label_ids(threads))
+        if token:
+            undo_fields = {"undo": token, "next": _local(request, "next") or target}
+            toast = Toast(toast.text, reverse("mail:undo"), undo_fields)
+    toast_after_redirect(request, toast)
+    return _see_other(target)
+
+
+@login_required
+@require_POST
+def undo(request: AuthenticatedHttpRequest) -> HttpResponse:
+    try:
+        payload = signing.loads(
+            request.POST.get("undo", ""), salt=UNDO_SALT, max_age=UNDO_MAX_AGE_S
+        )
+    except signing.BadSignature:  # also SignatureExpired
+        return _refused(request, "This can no longer be undone.")
+    if payload.get("user") != request.user.pk:
+        raise Http404
+    changes = {pk: (added, removed) for pk, added, removed in payload["threads"]}
+    # Threads deleted since (by Gmail, or forever) are simply not there any more.
+    threads = threads_of_user(user=request.user, thread_ids=list(changes))
+    try:
+        with transaction.atomic():
+            for thread in threads:
+                added, removed = changes[thread.pk]
+                _restore(thread, added=added, removed=removed)
+    except (ActionNotAllowed, ValueError) as error:
+        return _refused(request, str(error))
+    toast_after_redirect(request, Toast("Action undone."))
+    return _see_other(_local(request, "next") or reverse("mail:inbox"))
+
+
+def _apply(name: str, thread: Thread, labels: list[Label]) -> None:
+    ids = [label.gmail_id for label in labels if label.account_id == thread.account_id]
+    if labels and not ids:
+        raise BadRequest("That label belongs to another account than the conversation.")
+    if name in ACTS:
+        ACTS[name](thread=thread)
+    elif name == "labels":
+        current = set(
+            thread.thread_labels.filter(label__type=Label.Type.USER).values_list(
+                "label_gmail_id", flat=True
+            )
+        )
+        add, remove = sorted(set(ids) - current), sorted(current - set(ids))
+        if add or remove:
+            services.thread_labels_change(thread=thread, add=add, remove=remove)
+    elif name == "label_add":
+        services.thread_labels_change(thread=thread, add=ids)
+    else:  # move
+        services.thread_labels_change(thread=thread, add=ids, remove=["INBOX"])
+
+
+def _restore(thread: Thread, *, added: Sequence[str], removed: Sequence[str]) -> None:
+    """Put back the labels an action added and removed: Trash through untrash/trash
+    (the only calls Gmail takes for it), the rest in one label change."""
+    if "TRASH" in added:
+        services.thread_untrash(thread=thread)
+    elif "TRASH" in removed:
+        services.thread_trash(thread=thread)
+    add = [label for label in removed if label not in FIXED_LABELS and label != "TRASH"]
+    remove = [label for label in added if label not in FIXED_LABELS and label != "TRASH"]
+    if add or remove:
+        services.thread_labels_change(thread=thread, add=add, remove=remove)
+
+
+def _threads(request: AuthenticatedHttpRequest) -> list[Thread]:
+    values = request.POST.getlist("thread")
+    if not values:
+        raise BadRequest("Select at least one conversation first.")
+    if len(values) > MAX_THREADS:
+        raise BadRequest(f"Select at most {MAX_THREADS} conversations at a time.")
+    try:
+        ids = sorted({int(value) for value in values})
+    except ValueError:
+        raise BadRequest("That is not a conversation Tern knows.") from None
+    threads = threads_of_user(user=request.user, thread_ids=ids)
+    if len(threads) != len(ids):
+        raise Http404  # someone else's thread, or none: nothing of the request is applied
+    return threads
+
+
+def _labels(
+    request: AuthenticatedHttpRequest, threads: list[Thread], *, required: bool
+) -> list[Label]:
+    values = request.POST.getlist("label")
+    if required and not values:
+        raise BadRequest("Choose a label first.")
+    try:
+        ids = sorted({int(value) for value in values})
+    except ValueError:
+        raise BadRequest("That is not a label Tern knows.") from None
+    labels = user_labels_of_user(user=request.user, label_ids=ids)
+    if len(labels) != len(ids):
+        raise Http404
+    return labels
+
+
+def _label_ids(threads: list[Thread]) -> dict[int, set[str]]:
+    """Each thread's labels now (Gmail's ids), in one query."""
+    found: dict[int, set[str]] = {thread.pk: set() for thread in threads}
+    rows = ThreadLabel.objects.filter(thread__in=threads).values_list("thread_id", "label_gmail_id")
+    for thread_id, gmail_id in rows:
+        found[thread_id].add(gmail_id)
+    return found
+
+
+def _undo_token(
+    request: AuthenticatedHttpRequest, before: dict[int, set[str]], after: dict[int, set[str]]
+) -> str:
+    changes = [
+        [pk, sorted(after[pk] - labels), sorted(labels - after[pk])]
+        for pk, labels in before.items()
+        if after[pk] != labels
+    ]
+    if not changes:
+        return ""
+    return signing.dumps({"user": request.user.pk, "threads": changes}, salt=UNDO_SALT)
+
+
+def _local(request: AuthenticatedHttpRequest, field: str) -> str:
+    """A path on this site from the form, or "" (never somewhere else)."""
+    value = request.POST.get(field, "")
+    if value.startswith("/") and url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return value
+    return ""
+
+
+def _see_other(url: str) -> HttpResponseRedirect:
+    response = HttpResponseRedirect(url)
+    response.status_code = 303  # the page to go on to, fetched with GET
+    return response
+
+
+def _refused(request: AuthenticatedHttpRequest, problem: str) -> HttpResponse:
+    """Nothing was applied: say why. htmx keeps the page and shows it in the toast."""
+    if request.htmx:
+        response = render(
+            request, "mail/_toast.html", {"toast": Toast(problem, is_error=True), "oob": True}
+        )
+        response["HX-Reswap"] = "none"
+        return response
+    return render(request, "mail/refused.html", {"problem": problem}, status=400)
