@@ -3,9 +3,12 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.adapter import oauth2_callback
+from sync.views import attachment_download
 
 urlpatterns = [
     path("", include("accounts.urls")),
+    # Under /mail/ with the rest of the mail, served by sync, which owns Gmail's calls.
+    path("mail/attachment/<int:attachment_id>/", attachment_download, name="attachment_download"),
     path("mail/", include("mail.urls")),
     path("webhooks/", include("sync.urls")),
     path("health/", include("monitoring.urls")),

@@ -46,6 +46,7 @@ COST = {
     "history.list": 2,
     "messages.list": 5,
     "messages.get": 5,
+    "messages.attachments.get": 5,
     "messages.modify": 5,
     "messages.trash": 5,
     "messages.untrash": 5,

@@ -346,6 +346,15 @@ def user_labels_of_user(*, user: User, label_ids: Sequence[int]) -> list[Label]:
     return list(Label.objects.filter(pk__in=label_ids, account__user=user, type=Label.Type.USER))
 
 
+def attachment_of_user(*, user: User, attachment_id: int) -> Attachment:
+    """The user's own attachment (with its message and account), or 404."""
+    return get_object_or_404(
+        Attachment.objects.select_related("message__account"),
+        pk=attachment_id,
+        message__account__user=user,
+    )
+
+
 def thread_messages(*, user: User, thread: Thread) -> list[Message]:
     """The thread's messages, oldest first, each with `is_unread` and its attachments,
     in two queries whatever the thread's length."""

@@ -1,12 +1,22 @@
 import logging
+import mimetypes
+import re
 
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from accounts.credentials import NeedsReconnect
+from accounts.http import AuthenticatedHttpRequest
 from accounts.models import GmailAccount
+from gmail.errors import PermanentError, RetryLater
+from mail.selectors import attachment_of_user
 from sync import webhook
+from sync.attachments import attachment_data, decoded_chunks
 from sync.services import push_received
 from sync.tasks import mailbox_sync_enqueue
 
@@ -57,3 +67,72 @@ def _handle(push: webhook.Push) -> None:
     push_received(account=account, history_id=push.history_id)
     if account.status == GmailAccount.Status.ACTIVE:
         mailbox_sync_enqueue(account.pk)
+
+
+# Types a browser may show from Tern's origin: raster images only (an SVG can hold script).
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+UNSAFE_IN_NAMES = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+@login_required
+def attachment_download(
+    request: AuthenticatedHttpRequest, attachment_id: int
+) -> HttpResponse | StreamingHttpResponse:
+    """An attachment of the user's mail, fetched from Gmail through the account's one
+    client and streamed as a download (`?inline=1` shows a safe image in the browser)."""
+    attachment = attachment_of_user(user=request.user, attachment_id=attachment_id)
+    try:
+        data = attachment_data(attachment)
+    except NeedsReconnect:
+        return _download_failed(
+            request,
+            "Gmail no longer accepts Tern's access to this account: reconnect it in "
+            "Settings, then try again.",
+            status=502,
+        )
+    except RetryLater:
+        return _download_failed(
+            request, "Gmail is busy or out of reach just now. Try again in a minute.", status=503
+        )
+    except PermanentError:
+        return _download_failed(
+            request,
+            "Gmail no longer has this attachment (the message may have been deleted).",
+            status=404,
+        )
+    inline = request.GET.get("inline") == "1" and attachment.mime_type.lower() in INLINE_TYPES
+    response = StreamingHttpResponse(
+        decoded_chunks(data),
+        content_type=attachment.mime_type.lower() if inline else "application/octet-stream",
+    )
+    response["Content-Disposition"] = (
+        content_disposition_header(
+            not inline, safe_filename(attachment.filename, attachment.mime_type)
+        )
+        or "attachment"
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    # Whatever the file is, it runs nothing and loads nothing from Tern's origin.
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def safe_filename(name: str, mime_type: str) -> str:
+    """The file's own name without paths, control characters or leading dots (so it
+    cannot land outside the downloads folder or hide), or a plain one."""
+    last = re.split(r"[/\\]", name)[-1]
+    cleaned = UNSAFE_IN_NAMES.sub("_", last).strip().lstrip(".").strip()[:200]
+    if cleaned:
+        return cleaned
+    extension = mimetypes.guess_extension(mime_type) or ""
+    return f"attachment{extension}"
+
+
+def _download_failed(request: HttpRequest, problem: str, *, status: int) -> HttpResponse:
+    return render(
+        request,
+        "mail/refused.html",
+        {"problem": problem, "title": "Download failed"},
+        status=status,
+    )
