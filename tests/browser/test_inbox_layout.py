@@ -92,7 +92,8 @@ def test_the_inbox_shows_the_sidebar_and_rows_that_open_their_thread(
         page.set_viewport_size(PHONE)
         expect(sidebar).not_to_be_in_viewport()
         expect(budget).to_be_visible()
-        assert budget.bounding_box()["width"] >= PHONE["width"] - 2  # the list is full width
+        row = budget.locator("xpath=..")  # the row: its checkbox and its link
+        assert row.bounding_box()["width"] >= PHONE["width"] - 2  # the list is full width
         assert serious_violations(page) == []
         page.screenshot(path=tmp_path / f"inbox-phone-{scheme}.png")
 

@@ -106,7 +106,10 @@ def test_attachments_and_an_attached_message_are_listed(client, mailbox, gmail):
 
     page = page_of(client, mailbox.user, synced_thread(mailbox, thread_id))
 
-    assert '<span class="filename">budget &lt;2026&gt;.pdf</span>' in page
+    assert re.search(
+        r'<a class="filename" href="/mail/attachment/\d+/" download>budget &lt;2026&gt;\.pdf</a>',
+        page,
+    )
     assert re.search(r'<span class="meta">2\.\d\xa0KB · application/pdf</span>', page)
     assert "Attached message: The original &lt;b&gt;offer&lt;/b&gt;" in page
     assert "Inner body" not in page
