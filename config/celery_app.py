@@ -40,6 +40,8 @@ app.conf.beat_schedule = {
     "renew-watches": {"task": "sync.tasks.watches_renew", "schedule": crontab(minute=7)},
     # The fallback for lost pushes: sync mailboxes that have been quiet too long.
     "poll-quiet-mailboxes": {"task": "sync.tasks.quiet_mailboxes_poll", "schedule": 60.0},
+    # Snoozed threads whose time has come return to the inbox (late ones too).
+    "wake-snoozed-threads": {"task": "sync.tasks.snoozes_wake", "schedule": 60.0},
     # User actions still waiting for Gmail get another try, whatever was lost.
     "flush-pending-outboxes": {"task": "sync.tasks.pending_outboxes_flush", "schedule": 300.0},
 }

@@ -79,6 +79,10 @@ class Thread(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("mail:thread", kwargs={"thread_id": self.pk})
 
+    @property
+    def is_muted(self) -> bool:
+        return hasattr(self, "mute")  # the reverse one-to-one (select_related("mute"))
+
 
 class ThreadLabel(models.Model):
     """Thread T carries label L: true when any message of T carries L (Gmail's rule).
@@ -302,3 +306,26 @@ class SkippedMessage(models.Model):
 
     def __str__(self) -> str:
         return f"message {self.gmail_id} skipped: {self.error}"
+
+
+class Snooze(models.Model):
+    """A thread the user snoozed: out of the inbox until `until`, when it comes back
+    (Gmail's API has no snooze: Tern keeps it; mail.services.snoozes_wake returns it)."""
+
+    thread = models.OneToOneField(Thread, on_delete=models.DB_CASCADE, related_name="snooze")
+    until = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"thread {self.thread_id} snoozed"
+
+
+class Mute(models.Model):
+    """A thread the user muted: archived, and archived again when new mail arrives in it
+    (Gmail's API has no mute either: mail.services.threads_got_mail)."""
+
+    thread = models.OneToOneField(Thread, on_delete=models.DB_CASCADE, related_name="mute")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"thread {self.thread_id} muted"

@@ -182,11 +182,9 @@ def thread_page(
     account, or of every account of the user when `account` is None; `label` is that
     account's Label when the folder is one. Three queries whatever the page or mailbox:
     the rows, their labels, their senders."""
-    if folder == "SNOOZED":
-        return ThreadPage(rows=[])
-    if folder == "ALL":
+    if folder in NOT_LABELS:  # ALL, SNOOZED
         ids = [account.pk] if account else [a.pk for a in accounts]
-        rows = _all_mail(account_ids=ids, before=before, after=after)
+        rows = _all_mail(account_ids=ids, before=before, after=after, snoozed=folder == "SNOOZED")
         threads = list(rows[: limit + 1])
     else:
         listed = threads_with_label(
@@ -213,9 +211,22 @@ def thread_page(
 
 
 def _all_mail(
-    *, account_ids: list[int], before: Cursor | None, after: Cursor | None
+    *, account_ids: list[int], before: Cursor | None, after: Cursor | None, snoozed: bool = False
 ) -> QuerySet[Thread]:
-    rows = Thread.objects.filter(account_id__in=account_ids)
+    """All mail (Gmail's: every thread with a message outside Trash and Spam), or the
+    snoozed threads, newest first."""
+    if snoozed:
+        rows = Thread.objects.filter(account_id__in=account_ids, snooze__isnull=False)
+        rows = rows.select_related("snooze")
+    else:
+        outside = Message.objects.filter(thread=OuterRef("pk")).exclude(
+            Exists(
+                MessageLabel.objects.filter(
+                    message=OuterRef("pk"), label__gmail_id__in=("TRASH", "SPAM")
+                )
+            )
+        )
+        rows = Thread.objects.filter(Exists(outside), account_id__in=account_ids)
     if before is not None:
         at, thread_id = before
         rows = rows.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=thread_id))
@@ -328,7 +339,7 @@ def label_in_any_account(*, user: User, gmail_id: str) -> Label:
 def thread_of_user(*, user: User, thread_id: int) -> Thread:
     """The user's own thread, or 404: other people's threads do not exist for them."""
     return get_object_or_404(
-        Thread.objects.select_related("account"), pk=thread_id, account__user=user
+        Thread.objects.select_related("account", "mute", "snooze"), pk=thread_id, account__user=user
     )
 
 

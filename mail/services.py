@@ -8,9 +8,10 @@ through `mail.selectors.thread_of_user` and calls the function.
 """
 
 import base64
+import datetime as dt
 import email.message
 import email.utils
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.db import transaction
 
@@ -18,7 +19,7 @@ from accounts.models import GmailAccount
 from mail import mirror
 from mail.actions import ACTIONS, ActionNotAllowed, Call, Kind
 from mail.labels import label_change_problem
-from mail.models import Message, OutboxAction, Thread
+from mail.models import Message, Mute, OutboxAction, Snooze, Thread, ThreadLabel
 from mail.signals import outbox_action_queued
 
 
@@ -51,7 +52,10 @@ def thread_archive(*, thread: Thread) -> OutboxAction:
 
 
 def thread_move_to_inbox(*, thread: Thread) -> OutboxAction:
-    return _act_on_thread(thread, Kind.MOVE_TO_INBOX)
+    """Also ends a snooze: a snoozed thread back in the inbox is not snoozed any more."""
+    with transaction.atomic():
+        Snooze.objects.filter(thread=thread).delete()
+        return _act_on_thread(thread, Kind.MOVE_TO_INBOX)
 
 
 def thread_spam(*, thread: Thread) -> OutboxAction:
@@ -84,6 +88,79 @@ def thread_delete_forever(*, thread: Thread) -> OutboxAction:
     """Raises ActionNotAllowed unless the account granted the full Gmail scope
     (`GmailAccount.can_delete_forever` says whether to offer it)."""
     return _act_on_thread(thread, Kind.DELETE)
+
+
+def thread_snooze(*, thread: Thread, until: dt.datetime) -> OutboxAction:
+    """Out of the inbox until `until` (snoozing again moves the time); Tern keeps the
+    time, Gmail gets the archive, and `snoozes_wake` brings it back."""
+    with transaction.atomic():
+        Snooze.objects.update_or_create(thread=thread, defaults={"until": until})
+        return _act_on_thread(thread, Kind.ARCHIVE)
+
+
+def thread_unsnooze(*, thread: Thread) -> OutboxAction:
+    """Back to the inbox now."""
+    return thread_move_to_inbox(thread=thread)
+
+
+def snooze_forget(*, thread: Thread) -> None:
+    """The snooze's time is dropped; where the thread is stays as it is (Undo of a
+    snooze drops it, then puts the labels back)."""
+    Snooze.objects.filter(thread=thread).delete()
+
+
+WAKE_BATCH = 100
+
+
+def snoozes_wake(*, now: dt.datetime) -> int:
+    """Bring back every snoozed thread whose time has come, however late (a missed
+    beat, Tern down at that moment): to the inbox, unread, through the outbox. Each
+    snooze is taken under a row lock that concurrent runs skip, and deleted in the same
+    transaction as its actions, so a thread comes back once. Returns how many came back."""
+    returned = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Snooze.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("thread__account")
+                .filter(until__lte=now)
+                .order_by("until", "pk")[:WAKE_BATCH]
+            )
+            for snooze in due:
+                snooze.delete()
+                _act_on_thread(snooze.thread, Kind.MOVE_TO_INBOX)
+                _act_on_thread(snooze.thread, Kind.UNREAD)
+        returned += len(due)
+        if len(due) < WAKE_BATCH:
+            return returned
+
+
+def thread_mute(*, thread: Thread) -> OutboxAction:
+    """Archived now, and again whenever new mail arrives in it (`threads_got_mail`)."""
+    with transaction.atomic():
+        Mute.objects.get_or_create(thread=thread)
+        return _act_on_thread(thread, Kind.ARCHIVE)
+
+
+def thread_unmute(*, thread: Thread) -> None:
+    Mute.objects.filter(thread=thread).delete()
+
+
+def threads_got_mail(*, account: GmailAccount, gmail_ids: Iterable[str]) -> None:
+    """Sync stored these messages (new mail, mostly). A muted thread they put in the
+    inbox leaves it again; a snoozed thread they put there has come back early, as in
+    Gmail, and is no longer snoozed. Two queries when nothing is muted or snoozed."""
+    thread_ids = Message.objects.filter(account=account, gmail_id__in=list(gmail_ids)).values(
+        "thread_id"
+    )
+    in_inbox = ThreadLabel.objects.filter(thread_id__in=thread_ids, label_gmail_id="INBOX").values(
+        "thread_id"
+    )
+    for thread in Thread.objects.filter(pk__in=in_inbox, mute__isnull=False).select_related(
+        "account"
+    ):
+        _act_on_thread(thread, Kind.ARCHIVE)
+    Snooze.objects.filter(thread_id__in=in_inbox).delete()
 
 
 def message_send(

@@ -14,6 +14,7 @@ urlpatterns = [
     ),
     path("act/", actions.act, name="act"),
     path("undo/", actions.undo, name="undo"),
+    path("snooze/", actions.snooze, name="snooze"),
     path("thread/<int:thread_id>/", thread.thread_page, name="thread"),
     path(
         "failed/<int:action_id>/dismiss/",

@@ -34,6 +34,7 @@ from gmail.errors import (
     backoff_delay,
 )
 from mail import mirror
+from mail import services as mail_services
 from mail.mirror import GmailMessage
 from mail.models import Message, OutboxAction, SkippedMessage
 from mail.storable import error_summary
@@ -497,6 +498,10 @@ def _apply(account: GmailAccount, net: NetChanges, fetched: dict[str, Json | Non
     changed = stored + list(net.labels)
     touched |= mirror.actions_reapply(account=account, gmail_ids=changed)
     mirror.threads_recompute(thread_ids=touched)
+    if stored:
+        # Tern's own thread states: a muted thread leaves the inbox again, a snoozed one
+        # that new mail brought back is no longer snoozed.
+        mail_services.threads_got_mail(account=account, gmail_ids=stored)
 
 
 def _advance_cursor(status: SyncStatus, start: int, cursor: int) -> None:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.credentials import NeedsReconnect
 from accounts.models import GmailAccount
 from gmail.errors import RetryLater, SyncError
+from mail import services as mail_services
 from sync import outbox, selectors, services
 from sync.coordination import Flag, flag_pop, flag_set
 from sync.models import SyncStatus
@@ -164,6 +165,15 @@ def quiet_mailboxes_poll() -> None:
     # picked up again; one that is running returns BUSY to the extra task.
     for account_id in selectors.unfinished_full_syncs():
         mailbox_full_sync_enqueue(account_id)
+
+
+@shared_task(name="sync.tasks.snoozes_wake")
+def snoozes_wake() -> None:
+    """Snoozed threads whose time has come go back to the inbox: every minute, and any
+    that were due while Tern was down come back on the first run after."""
+    returned = mail_services.snoozes_wake(now=timezone.now())
+    if returned:
+        logger.info("snoozed threads returned", extra={"count": returned})
 
 
 @shared_task(name="sync.tasks.watches_renew")

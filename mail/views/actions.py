@@ -19,14 +19,18 @@ the action put it there) through the same services, so Gmail gets it back too. I
 token is signed, bound to the user and expires.
 """
 
+import datetime as dt
 from collections.abc import Callable, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.db import transaction
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -38,7 +42,7 @@ from mail.models import Label, OutboxAction, Thread, ThreadLabel
 from mail.selectors import threads_of_user, user_labels_of_user
 from mail.toast import Toast, toast_after_redirect
 
-ACTS: dict[str, Callable[..., OutboxAction]] = {
+ACTS: dict[str, Callable[..., OutboxAction | None]] = {
     "archive": services.thread_archive,
     "inbox": services.thread_move_to_inbox,
     "trash": services.thread_trash,
@@ -52,6 +56,9 @@ ACTS: dict[str, Callable[..., OutboxAction]] = {
     "important": services.thread_mark_important,
     "not_important": services.thread_mark_not_important,
     "delete": services.thread_delete_forever,
+    "unsnooze": services.thread_unsnooze,
+    "mute": services.thread_mute,
+    "unmute": services.thread_unmute,
 }
 LABEL_ACTIONS = ("labels", "label_add", "move")
 # What the toast says, for one conversation and for several.
@@ -72,12 +79,17 @@ DONE = {
     "labels": ("Labels changed.", "Labels changed on {n} conversations."),
     "label_add": ("Label added.", "Label added to {n} conversations."),
     "move": ("Conversation moved.", "{n} conversations moved."),
+    "unsnooze": ("Conversation back in the inbox.", "{n} conversations back in the inbox."),
+    "mute": ("Conversation muted.", "{n} conversations muted."),
+    "unmute": ("Conversation unmuted.", "{n} conversations unmuted."),
 }
 # Actions after which the thread has left the list it was in: the thread page goes back
 # to that list (Gmail's way); the others keep the thread in view.
-LEAVES = frozenset({"archive", "trash", "spam", "not_spam", "unread", "delete", "move"})
+LEAVES = frozenset({"archive", "trash", "spam", "not_spam", "unread", "delete", "move", "mute"})
 # Gmail's Undo covers what moves mail; marking read or starring is undone by its opposite.
-UNDOABLE = frozenset({"archive", "inbox", "trash", "untrash", "spam", "not_spam", *LABEL_ACTIONS})
+UNDOABLE = frozenset(
+    {"archive", "inbox", "trash", "untrash", "spam", "not_spam", "mute", *LABEL_ACTIONS}
+)
 MAX_THREADS = 100  # a page holds 50; more is not a person selecting rows
 UNDO_SALT = "mail.undo"
 UNDO_MAX_AGE_S = 3600
@@ -112,7 +124,9 @@ def act(request: AuthenticatedHttpRequest) -> HttpResponse:
     one, many = DONE[name]
     toast = Toast(one if len(threads) == 1 else many.format(n=len(threads)))
     if name in UNDOABLE:
-        token = _undo_token(request, before, _label_ids(threads))
+        token = _undo_token(
+            request, before, _label_ids(threads), state="mute" if name == "mute" else ""
+        )
         if token:
             undo_fields = {"undo": token, "next": _local(request, "next") or target}
             toast = Toast(toast.text, reverse("mail:undo"), undo_fields)
@@ -138,11 +152,75 @@ def undo(request: AuthenticatedHttpRequest) -> HttpResponse:
         with transaction.atomic():
             for thread in threads:
                 added, removed = changes[thread.pk]
+                if payload.get("state") == "snooze":
+                    services.snooze_forget(thread=thread)
+                if payload.get("state") == "mute":
+                    services.thread_unmute(thread=thread)
                 _restore(thread, added=added, removed=removed)
     except (ActionNotAllowed, ValueError) as error:
         return _refused(request, str(error))
     toast_after_redirect(request, Toast("Action undone."))
     return _see_other(_local(request, "next") or reverse("mail:inbox"))
+
+
+@login_required
+@require_POST
+def snooze(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Snooze the threads until a preset (`until`: later, tomorrow, next_week) or a
+    chosen local time (`until=at` with `until_at`), in the browser's time zone (`tz`)."""
+    try:
+        threads = _threads(request)
+        zone = _zone(request.POST.get("tz", ""))
+        until = snooze_time(
+            request.POST.get("until", ""), request.POST.get("until_at", ""), zone=zone
+        )
+        before = _label_ids(threads)
+        with transaction.atomic():
+            for thread in threads:
+                services.thread_snooze(thread=thread, until=until)
+    except BadRequest as error:
+        return _refused(request, str(error))
+    shown = timezone.localtime(until, zone).strftime("%a %b %-d, %H:%M")
+    text = "Conversation snoozed" if len(threads) == 1 else f"{len(threads)} conversations snoozed"
+    target = _local(request, "next") or reverse("mail:inbox")
+    token = _undo_token(request, before, _label_ids(threads), state="snooze")
+    toast = Toast(f"{text} until {shown}.", reverse("mail:undo"), {"undo": token, "next": target})
+    toast_after_redirect(request, toast)
+    return _see_other(target)
+
+
+def snooze_time(
+    preset: str, chosen: str, *, zone: ZoneInfo, now: dt.datetime | None = None
+) -> dt.datetime:
+    """When a snooze ends: Gmail's presets (later today: in three hours, on the hour;
+    tomorrow and next week: 08:00 local time) or a chosen local time in the future."""
+    now = timezone.localtime(now or timezone.now(), zone)
+    morning = dt.time(8, 0)
+    if preset == "later":
+        return (now + dt.timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    if preset == "tomorrow":
+        return dt.datetime.combine(now.date() + dt.timedelta(days=1), morning, zone)
+    if preset == "next_week":
+        days = 7 - now.weekday()  # next Monday
+        return dt.datetime.combine(now.date() + dt.timedelta(days=days), morning, zone)
+    if preset == "at":
+        try:
+            chosen_at = dt.datetime.strptime(chosen, "%Y-%m-%dT%H:%M").replace(tzinfo=zone)
+        except ValueError:
+            raise BadRequest("Choose a date and a time to snooze until.") from None
+        if chosen_at <= now + dt.timedelta(minutes=1):
+            raise BadRequest("Choose a time in the future to snooze until.")
+        if chosen_at > now + dt.timedelta(days=366 * 5):
+            raise BadRequest("Tern snoozes for at most five years.")
+        return chosen_at
+    raise BadRequest("Choose when the conversation should come back.")
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name) if name else ZoneInfo(settings.TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)
 
 
 def _apply(name: str, thread: Thread, labels: list[Label]) -> None:
@@ -221,16 +299,23 @@ def _label_ids(threads: list[Thread]) -> dict[int, set[str]]:
 
 
 def _undo_token(
-    request: AuthenticatedHttpRequest, before: dict[int, set[str]], after: dict[int, set[str]]
+    request: AuthenticatedHttpRequest,
+    before: dict[int, set[str]],
+    after: dict[int, set[str]],
+    *,
+    state: str = "",
 ) -> str:
+    """What Undo needs: each thread's labels added and removed, and the Tern state
+    ("snooze", "mute") the action set, if any."""
     changes = [
         [pk, sorted(after[pk] - labels), sorted(labels - after[pk])]
         for pk, labels in before.items()
-        if after[pk] != labels
+        if after[pk] != labels or state
     ]
     if not changes:
         return ""
-    return signing.dumps({"user": request.user.pk, "threads": changes}, salt=UNDO_SALT)
+    payload = {"user": request.user.pk, "threads": changes, "state": state}
+    return signing.dumps(payload, salt=UNDO_SALT)
 
 
 def _local(request: AuthenticatedHttpRequest, field: str) -> str:

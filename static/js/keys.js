@@ -40,7 +40,7 @@
     }
     if (target.tagName === "DETAILS") {
       target.open = true;
-      target.querySelector("input, button")?.focus();
+      target.querySelector("button, input:not([type=hidden])")?.focus();
     } else {
       target.click();
     }
