@@ -3,12 +3,13 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.adapter import oauth2_callback
-from sync.views import attachment_download
+from sync.views import attachment_download, inline_image
 
 urlpatterns = [
     path("", include("accounts.urls")),
     # Under /mail/ with the rest of the mail, served by sync, which owns Gmail's calls.
     path("mail/attachment/<int:attachment_id>/", attachment_download, name="attachment_download"),
+    path("mail/inline/<str:token>/", inline_image, name="inline_image"),
     path("mail/", include("mail.urls")),
     path("webhooks/", include("sync.urls")),
     path("health/", include("monitoring.urls")),

@@ -17,9 +17,10 @@ in a value `&quot;`), so the markers and `<img>` tags are found in it by pattern
 
 import base64
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from html import unescape
+from urllib.parse import unquote, urlsplit
 
 import nh3
 from django.utils.html import escape, linebreaks, urlize
@@ -76,6 +77,7 @@ TRACKER = "tern-tracker:"
 _IMG = re.compile(r'<img\b(?:[^>"]|"[^"]*")*>')
 _ATTR = re.compile(r'\s([a-z-]+)="([^"]*)"')
 _MARKED_SRC = re.compile(r' src="tern-(remote|tracker):([A-Za-z0-9_=-]*)"')
+_CID_SRC = re.compile(r' src="cid:([^"]*)"', re.I)
 
 
 def sanitize(html: str) -> str:
@@ -154,10 +156,21 @@ class Rendered:
     trackers: int  # tracking pixels, never shown
 
 
-def render(safe_html: str, *, proxied: Callable[[str], str] | None = None) -> Rendered:
+def render(
+    safe_html: str,
+    *,
+    proxied: Callable[[str], str] | None = None,
+    inline: Callable[[str], str | None] | None = None,
+) -> Rendered:
     """The sanitised HTML as shown: without remote images, or, given `proxied` (a
-    function from an image's URL to its absolute proxy URL), with them through it."""
+    function from an image's URL to its absolute proxy URL), with them through it.
+    `inline` maps a `cid:` reference (a Content-ID) to the absolute URL of that inline
+    image, or None when the message has no such image (the reference is dropped)."""
     remote = trackers = 0
+
+    def with_inline(match: re.Match[str]) -> str:
+        url = inline(unquote(unescape(match.group(1)))) if inline else None
+        return f' src="{escape(url)}"' if url else ""
 
     def replace(match: re.Match[str]) -> str:
         nonlocal remote, trackers
@@ -170,15 +183,16 @@ def render(safe_html: str, *, proxied: Callable[[str], str] | None = None) -> Re
         url = base64.urlsafe_b64decode(match.group(2)).decode()
         return f' src="{escape(proxied(url))}"'
 
-    body = _MARKED_SRC.sub(replace, safe_html)
+    body = _CID_SRC.sub(with_inline, _MARKED_SRC.sub(replace, safe_html))
     return Rendered(body=body, remote_images=remote, trackers=trackers)
 
 
-def document(body: str, *, image_origin: str | None = None) -> str:
+def document(body: str, *, image_sources: Sequence[str] = ()) -> str:
     """The iframe's document for a rendered body, with a CSP of its own: nothing loads
-    but inline images and, when images are shown, the proxy at `image_origin` (an
-    absolute URL prefix: a sandboxed srcdoc has no origin of its own to call 'self')."""
-    img_src = "data:" + (f" {image_origin}" if image_origin else "")
+    but data: images and what `image_sources` allow (absolute URL prefixes, as a
+    sandboxed srcdoc has no origin of its own to call 'self': Tern's inline images and,
+    when images are shown, the proxy)."""
+    img_src = " ".join(["data:", *image_sources])
     policy = f"default-src 'none'; img-src {img_src}; style-src 'unsafe-inline'"
     return (
         '<!doctype html><html><head><meta charset="utf-8">'

@@ -2,9 +2,10 @@ import logging
 import mimetypes
 import re
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
@@ -14,6 +15,7 @@ from accounts.credentials import NeedsReconnect
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import GmailAccount
 from gmail.errors import PermanentError, RetryLater
+from mail.images import inline_attachment
 from mail.selectors import attachment_of_user
 from sync import webhook
 from sync.attachments import attachment_data, decoded_chunks
@@ -115,6 +117,35 @@ def attachment_download(
     # Whatever the file is, it runs nothing and loads nothing from Tern's origin.
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
     response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def inline_image(request: HttpRequest, token: str) -> StreamingHttpResponse:
+    """An inline image (`cid:`) of a message, for the email's sandboxed iframe, which
+    sends no session cookie: the signed token names the user and the attachment, and
+    the attachment is still looked up as that user's. Raster images only; anything
+    else, or a token Tern did not make, is 404."""
+    signed = inline_attachment(token)
+    if signed is None:
+        raise Http404("No such image.")
+    user_id, attachment_id = signed
+    user = get_user_model()(pk=user_id)
+    attachment = attachment_of_user(user=user, attachment_id=attachment_id)
+    if attachment.mime_type.lower() not in INLINE_TYPES:
+        raise Http404("No such image.")
+    try:
+        data = attachment_data(attachment)
+    except (NeedsReconnect, RetryLater, PermanentError):
+        # An image in an iframe: the reader sees it missing; the page says nothing more.
+        raise Http404("The image could not be fetched from Gmail.") from None
+    response = StreamingHttpResponse(
+        decoded_chunks(data), content_type=attachment.mime_type.lower()
+    )
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # An attachment never changes: the browser keeps it for the token's day.
+    response["Cache-Control"] = "private, max-age=86400"
     return response
 
 

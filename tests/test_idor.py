@@ -18,8 +18,9 @@ pytestmark = pytest.mark.django_db
 
 # Not Tern's, or not an id of anyone's mail.
 NOT_OURS = ("admin:", "account_", "socialaccount_", "google_", "openid_")
-# The proxy's token is itself the permission (signed, expiring, for one image URL).
-NOT_PER_USER = {"mail:image_proxy"}
+# The token is itself the permission (signed, expiring): the proxy's for one image URL,
+# the inline image's for one user and attachment (tests/sync/test_inline_images.py).
+NOT_PER_USER = {"mail:image_proxy", "inline_image"}
 
 
 @pytest.fixture

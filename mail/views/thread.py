@@ -53,6 +53,7 @@ def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpRespon
             is_newest=message is messages[-1],
             with_images=str(message.pk) in with_images,
             origin=origin,
+            user_id=request.user.pk,
         )
         for message in messages
     ]
@@ -86,11 +87,18 @@ def _back_url(request: AuthenticatedHttpRequest) -> str:
     return reverse("mail:inbox")
 
 
+def _folder(path: str) -> str:
+    """/mail/image/<token>/ → /mail/image/"""
+    return path.rstrip("/").rsplit("/", 1)[0] + "/"
+
+
 def _chip(label: Label) -> bool:
     return label.gmail_id not in UNCHIPPED and not label.gmail_id.startswith("CATEGORY_")
 
 
-def _shown(message: Message, *, is_newest: bool, with_images: bool, origin: str) -> Shown:
+def _shown(
+    message: Message, *, is_newest: bool, with_images: bool, origin: str, user_id: int
+) -> Shown:
     name, address = parseaddr(message.sender)
     files = list(message.attachments.all())
     shown = Shown(
@@ -111,12 +119,25 @@ def _shown(message: Message, *, is_newest: bool, with_images: bool, origin: str)
             paths.append(images.proxied(url))
             return origin + paths[-1]
 
+        by_content_id = {f.content_id: f for f in files if f.content_id}
+        inline_paths: list[str] = []
+
+        def inline_image(content_id: str) -> str | None:
+            image = by_content_id.get(content_id)
+            if image is None:
+                return None
+            inline_paths.append(images.inline_path(user_id=user_id, attachment_id=image.pk))
+            return origin + inline_paths[-1]
+
         rendered = sanitize.render(
-            sanitize.message_html_safe(message), proxied=through_proxy if with_images else None
+            sanitize.message_html_safe(message),
+            proxied=through_proxy if with_images else None,
+            inline=inline_image,
         )
-        # The iframe may load images from the proxy's path only: /mail/image/<token>/.
-        proxy = origin + paths[0].rstrip("/").rsplit("/", 1)[0] + "/" if paths else None
-        shown.html_document = sanitize.document(rendered.body, image_origin=proxy)
+        # The iframe may load images from these paths only: /mail/image/<token>/ (the
+        # proxy) and /mail/inline/<token>/ (the message's own inline images).
+        sources = [origin + _folder(found[0]) for found in (paths, inline_paths) if found]
+        shown.html_document = sanitize.document(rendered.body, image_sources=sources)
         shown.remote_images, shown.trackers = rendered.remote_images, rendered.trackers
     else:
         shown.text_html = sanitize.plain_text(message.body_text)

@@ -157,7 +157,7 @@ def test_a_marker_written_in_the_text_of_a_mail_is_only_text():
 
 def test_the_iframe_document_carries_its_own_policy():
     blocked = document("<p>x</p>")
-    shown = document("<p>x</p>", image_origin="https://tern.example/mail/image/")
+    shown = document("<p>x</p>", image_sources=["https://tern.example/mail/image/"])
 
     policy = "default-src &#x27;none&#x27;; img-src data:; style-src &#x27;unsafe-inline&#x27;"
     assert f'<meta http-equiv="Content-Security-Policy" content="{policy}">' in blocked
