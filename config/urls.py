@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accounts.adapter import oauth2_callback
+from sync import label_views
 from sync.views import attachment_download, inline_image
 
 urlpatterns = [
@@ -10,6 +11,10 @@ urlpatterns = [
     # Under /mail/ with the rest of the mail, served by sync, which owns Gmail's calls.
     path("mail/attachment/<int:attachment_id>/", attachment_download, name="attachment_download"),
     path("mail/inline/<str:token>/", inline_image, name="inline_image"),
+    path("mail/labels/", label_views.labels_page, name="labels"),
+    path("mail/labels/new/", label_views.label_create, name="label_create"),
+    path("mail/labels/<int:label_id>/", label_views.label_edit, name="label_edit"),
+    path("mail/labels/<int:label_id>/delete/", label_views.label_delete, name="label_delete"),
     path("mail/", include("mail.urls")),
     path("webhooks/", include("sync.urls")),
     path("health/", include("monitoring.urls")),

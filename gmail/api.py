@@ -43,6 +43,9 @@ type Request = HttpRequest
 COST = {
     "getProfile": 1,
     "labels.list": 1,
+    "labels.create": 5,
+    "labels.patch": 5,
+    "labels.delete": 5,
     "history.list": 2,
     "messages.list": 5,
     "messages.get": 5,

@@ -333,6 +333,24 @@ def labels_replace(*, account: GmailAccount, resources: Iterable[GmailLabel]) ->
         Label.objects.filter(pk__in=gone).delete()
 
 
+def label_store(*, account: GmailAccount, resource: GmailLabel) -> Label:
+    """One label as Gmail answered labels.create or labels.patch, stored or updated."""
+    fields = _label_fields(resource)
+    with transaction.atomic():
+        lock_mirror(account.pk)
+        label, _ = Label.objects.update_or_create(
+            account=account, gmail_id=resource["id"], defaults=fields
+        )
+    return label
+
+
+def label_remove(*, account: GmailAccount, gmail_id: str) -> None:
+    """A label deleted at Gmail: gone here too, and so from every message and thread."""
+    with transaction.atomic():
+        lock_mirror(account.pk)
+        Label.objects.filter(account=account, gmail_id=gmail_id).delete()
+
+
 LABEL_FIELDS = [
     "name",
     "type",

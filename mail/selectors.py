@@ -357,6 +357,26 @@ def user_labels_of_user(*, user: User, label_ids: Sequence[int]) -> list[Label]:
     return list(Label.objects.filter(pk__in=label_ids, account__user=user, type=Label.Type.USER))
 
 
+def user_label_of_user(*, user: User, label_id: int) -> Label:
+    """A user label (not a system one) of the user's own accounts, or 404."""
+    return get_object_or_404(
+        Label.objects.select_related("account"),
+        pk=label_id,
+        account__user=user,
+        type=Label.Type.USER,
+    )
+
+
+def user_labels_by_account(*, user: User) -> dict[int, list[Label]]:
+    """The user labels of each of the user's accounts, by name (so nested ones follow
+    their parent)."""
+    by_account: dict[int, list[Label]] = {}
+    labels = Label.objects.filter(account__user=user, type=Label.Type.USER)
+    for label in labels.order_by("account_id", "name"):
+        by_account.setdefault(label.account_id, []).append(label)
+    return by_account
+
+
 def attachment_of_user(*, user: User, attachment_id: int) -> Attachment:
     """The user's own attachment (with its message and account), or 404."""
     return get_object_or_404(

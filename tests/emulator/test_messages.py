@@ -784,3 +784,16 @@ def test_it_reads_iso_2022_jp_with_the_nec_extensions_japanese_mail_uses(alice_g
 
     body = alice_gmail.users().messages().get(userId="me", id=stored["id"]).execute()["payload"]
     assert base64.urlsafe_b64decode(body["body"]["data"]).decode() == "①㈱の確認\r\n"
+
+
+def test_it_refuses_a_label_colour_outside_gmail_s_palette(alice_gmail):
+    labels = alice_gmail.users().labels()
+    off_palette = {"textColor": "#ffffff", "backgroundColor": "#123456"}
+
+    with pytest.raises(HttpError) as refused:
+        labels.create(userId="me", body={"name": "Odd", "color": off_palette}).execute()
+
+    assert refused.value.status_code == 400
+    assert b"not on the allowed color palette" in refused.value.content
+    names = {label["name"] for label in labels.list(userId="me").execute()["labels"]}
+    assert "Odd" not in names
