@@ -329,3 +329,26 @@ class Mute(models.Model):
 
     def __str__(self) -> str:
         return f"thread {self.thread_id} muted"
+
+
+class TrustedSender(models.Model):
+    """A sender whose mail shows its remote images at once ("Always show from this
+    sender"), still through Tern's image proxy. One list per user, by lowercase address."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DB_CASCADE,
+        related_name="trusted_senders",
+        db_index=False,
+    )
+    address = models.CharField(max_length=320)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["address"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "address"], name="trustedsender_user_address")
+        ]
+
+    def __str__(self) -> str:
+        return "trusted sender"

@@ -3,7 +3,7 @@
 import datetime as dt
 import email.utils
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
@@ -11,7 +11,16 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from accounts.models import GmailAccount, User
-from mail.models import Attachment, Label, Message, MessageLabel, OutboxAction, Thread, ThreadLabel
+from mail.models import (
+    Attachment,
+    Label,
+    Message,
+    MessageLabel,
+    OutboxAction,
+    Thread,
+    ThreadLabel,
+    TrustedSender,
+)
 
 PAGE_SIZE = 50
 
@@ -375,6 +384,30 @@ def user_labels_by_account(*, user: User) -> dict[int, list[Label]]:
     for label in labels.order_by("account_id", "name"):
         by_account.setdefault(label.account_id, []).append(label)
     return by_account
+
+
+def message_of_user(*, user: User, message_id: int) -> Message:
+    """The user's own message (with its thread), or 404."""
+    return get_object_or_404(
+        Message.objects.select_related("thread"), pk=message_id, account__user=user
+    )
+
+
+def trusted_senders_of_user(*, user: User) -> list[TrustedSender]:
+    return list(TrustedSender.objects.filter(user=user))
+
+
+def trusted_sender_of_user(*, user: User, sender_id: int) -> TrustedSender:
+    return get_object_or_404(TrustedSender, pk=sender_id, user=user)
+
+
+def trusted_addresses(*, user: User, addresses: Iterable[str]) -> set[str]:
+    """Those of `addresses` (lowercase) whose images the user always wants shown."""
+    wanted = {address.lower() for address in addresses if address}
+    if not wanted:
+        return set()
+    rows = TrustedSender.objects.filter(user=user, address__in=wanted)
+    return set(rows.values_list("address", flat=True))
 
 
 def attachment_of_user(*, user: User, attachment_id: int) -> Attachment:

@@ -15,11 +15,11 @@ from collections.abc import Iterable, Sequence
 
 from django.db import transaction
 
-from accounts.models import GmailAccount
+from accounts.models import GmailAccount, User
 from mail import mirror
 from mail.actions import ACTIONS, ActionNotAllowed, Call, Kind
 from mail.labels import label_change_problem
-from mail.models import Message, Mute, OutboxAction, Snooze, Thread, ThreadLabel
+from mail.models import Message, Mute, OutboxAction, Snooze, Thread, ThreadLabel, TrustedSender
 from mail.signals import outbox_action_queued
 
 
@@ -161,6 +161,15 @@ def threads_got_mail(*, account: GmailAccount, gmail_ids: Iterable[str]) -> None
     ):
         _act_on_thread(thread, Kind.ARCHIVE)
     Snooze.objects.filter(thread_id__in=in_inbox).delete()
+
+
+def sender_trust(*, user: User, address: str) -> None:
+    """Always show images from `address` (lowercased), for this user."""
+    TrustedSender.objects.get_or_create(user=user, address=address.strip().lower())
+
+
+def sender_forget(*, sender: TrustedSender) -> None:
+    sender.delete()
 
 
 def message_send(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mail.views import actions, images, lists, thread
+from mail.views import actions, images, lists, senders, thread
 
 app_name = "mail"
 urlpatterns = [
@@ -22,4 +22,7 @@ urlpatterns = [
         name="dismiss_failed_action",
     ),
     path("image/<str:token>/", images.image_proxy, name="image_proxy"),
+    path("senders/", senders.trusted_senders, name="trusted_senders"),
+    path("senders/trust/", senders.sender_trust, name="sender_trust"),
+    path("senders/<int:sender_id>/forget/", senders.sender_forget, name="sender_forget"),
 ]

@@ -10,7 +10,7 @@ cannot ship without its check. Forms that carry ids in their fields (`/mail/act/
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from mail.models import OutboxAction
+from mail.models import OutboxAction, TrustedSender
 from tests.accounts.factories import GmailAccountFactory
 from tests.mail.factories import LabelFactory, MessageFactory, ThreadFactory
 
@@ -35,8 +35,10 @@ def alices(alice):
     failed = OutboxAction.objects.create(
         account=account, kind="archive", state=OutboxAction.State.FAILED, message_ids=["x"]
     )
+    sender = TrustedSender.objects.create(user=alice, address="carol@elsewhere.example")
     return {
         "mail:thread": {"thread_id": thread.pk},
+        "mail:sender_forget": {"sender_id": sender.pk},
         "mail:account": {"account_id": account.pk},
         "mail:account_folder": {"account_id": account.pk, "label_id": label.gmail_id},
         "mail:folder": {"label_id": label.gmail_id},
@@ -82,7 +84,7 @@ def test_another_user_s_ids_are_404(client, alices, bob, method):
 
 
 # How the owner uses each: the POST-only ones by POST, the rest by GET.
-POST_ONLY = {"mail:dismiss_failed_action", "label_edit", "label_delete"}
+POST_ONLY = {"mail:dismiss_failed_action", "mail:sender_forget", "label_edit", "label_delete"}
 
 
 def test_the_owner_reaches_her_own(client, alices, alice):

@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts.http import AuthenticatedHttpRequest
 from mail import images, sanitize
 from mail.models import Attachment, Label, Message
-from mail.selectors import thread_labels, thread_messages, thread_of_user
+from mail.selectors import thread_labels, thread_messages, thread_of_user, trusted_addresses
 
 # Labels the page shows as markers or not at all, never as chips.
 UNCHIPPED = {"UNREAD", "STARRED", "IMPORTANT", "CHAT"}
@@ -35,6 +35,7 @@ class Shown:
     remote_images: int = 0
     trackers: int = 0
     images_shown: bool = False
+    sender_trusted: bool = False  # "Always show from this sender": images shown at once
 
 
 # A srcdoc iframe inherits the page's CSP on top of its own: the email's style attributes
@@ -46,12 +47,17 @@ def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpRespon
     thread = thread_of_user(user=request.user, thread_id=thread_id)
     messages = thread_messages(user=request.user, thread=thread)
     with_images = set(request.GET.getlist("images"))
+    # Senders the user asked to always show images from: one query for the thread.
+    trusted = trusted_addresses(
+        user=request.user, addresses=[parseaddr(m.sender)[1] for m in messages if m.body_html]
+    )
     origin = request.build_absolute_uri("/").rstrip("/")
     shown = [
         _shown(
             message,
             is_newest=message is messages[-1],
             with_images=str(message.pk) in with_images,
+            trusted=parseaddr(message.sender)[1].lower() in trusted,
             origin=origin,
             user_id=request.user.pk,
         )
@@ -97,7 +103,13 @@ def _chip(label: Label) -> bool:
 
 
 def _shown(
-    message: Message, *, is_newest: bool, with_images: bool, origin: str, user_id: int
+    message: Message,
+    *,
+    is_newest: bool,
+    with_images: bool,
+    trusted: bool,
+    origin: str,
+    user_id: int,
 ) -> Shown:
     name, address = parseaddr(message.sender)
     files = list(message.attachments.all())
@@ -108,9 +120,10 @@ def _shown(
         to=getaddresses([message.to]) if message.to else [],
         cc=getaddresses([message.cc]) if message.cc else [],
         is_open=is_newest or message.is_unread or with_images,  # type: ignore[attr-defined]
+        sender_trusted=trusted,
         attachments=[f for f in files if f.mime_type != "message/rfc822" and not f.is_inline],
         attached_messages=[f for f in files if f.mime_type == "message/rfc822"],
-        images_shown=with_images,
+        images_shown=with_images or trusted,
     )
     if message.body_html:
         paths: list[str] = []
@@ -131,7 +144,7 @@ def _shown(
 
         rendered = sanitize.render(
             sanitize.message_html_safe(message),
-            proxied=through_proxy if with_images else None,
+            proxied=through_proxy if shown.images_shown else None,
             inline=inline_image,
         )
         # The iframe may load images from these paths only: /mail/image/<token>/ (the
