@@ -8,6 +8,7 @@ messages, with the copies of the owner, the label's Gmail id and the thread's la
 message time). They go in with COPY, ids chosen here, so 100k messages take seconds.
 """
 
+import datetime as dt
 import functools
 import time
 from email.utils import formataddr
@@ -32,8 +33,10 @@ def _row(model, **values):
     """One row of `model`: a value for each of its concrete fields, in their order (a
     field missing is a KeyError, one it does not have a ValueError)."""
     names = _names(model)
-    if len(values) != len(names):
-        raise ValueError(f"{model.__name__} has no field {sorted(set(values) - set(names))}")
+    if extra := sorted(set(values) - set(names)):
+        raise ValueError(f"{model.__name__} has no field {extra}")
+    if missing := sorted(set(names) - set(values)):
+        raise KeyError(f"{model.__name__} row without {missing}")
     return tuple(values[name] for name in names)
 
 
@@ -141,6 +144,8 @@ def mailbox_load(*, username, email, messages, seed):
                         has_attachments=False,
                         body_text=message.body,
                         body_html="",
+                        body_html_safe="",
+                        body_html_safe_version=0,
                     )
                 )
                 for name in dict.fromkeys(message.labels):
@@ -148,6 +153,7 @@ def mailbox_load(*, username, email, messages, seed):
                     labels_of_thread[name] = label_pk[name]
                 message_pk += 1
             all_labels = [name for m in msgs for name in m.labels]
+            unread = "UNREAD" in all_labels
             thread_rows.append(
                 _row(
                     Thread,
@@ -166,7 +172,9 @@ def mailbox_load(*, username, email, messages, seed):
             )
             inbox_threads += "INBOX" in labels_of_thread
             for name, pk in labels_of_thread.items():
-                thread_label_rows.append((thread_pk, pk, user.pk, label_ids[name], last.date))
+                thread_label_rows.append(
+                    (thread_pk, pk, user.pk, label_ids[name], last.date, last.snippet, unread)
+                )
             thread_pk += 1
         _copy(cursor, Thread, thread_rows)
         _copy(cursor, Message, message_rows)
@@ -175,7 +183,15 @@ def mailbox_load(*, username, email, messages, seed):
             cursor,
             ThreadLabel,
             thread_label_rows,
-            ["thread", "label", "user", "label_gmail_id", "last_message_at"],
+            [
+                "thread",
+                "label",
+                "user",
+                "label_gmail_id",
+                "last_message_at",
+                "snippet",
+                "is_unread",
+            ],
         )
         for model in (Thread, Message, MessageLabel, ThreadLabel):
             _sync_sequence(cursor, model)
@@ -207,3 +223,75 @@ def analyze():
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"VACUUM (ANALYZE) {table}")
+
+
+# A newsletter-like HTML mail: nested tables, inline styles, links, remote images and a
+# tracking pixel, about 6 KB, as the thread page's benchmark shows twenty of them.
+NEWSLETTER = """<div style="font-family:Arial,Helvetica,sans-serif;color:#222;background:#f4f4f4">
+<table width="100%" cellpadding="0" cellspacing="0" role="presentation"
+ style="border-collapse:collapse">
+<tr><td align="center" style="padding:24px 0">
+<table width="600" cellpadding="0" cellspacing="0" style="background:#ffffff;border:1px solid #ddd">
+<tr><td style="padding:16px 24px">
+<img src="https://cdn.news.example/logo-{n}.png" width="120" height="40" alt="News"></td></tr>
+<tr><td style="padding:0 24px 16px;font-size:16px;line-height:1.5">
+<h1 style="font-size:22px;margin:0 0 12px">Update {n}: what changed this week</h1>
+{paragraphs}
+<p><a href="https://news.example/read/{n}?utm_source=mail" style="color:#0b57d0">
+Read the whole story</a></p>
+</td></tr>
+<tr><td style="padding:16px 24px;font-size:12px;color:#666;border-top:1px solid #eee">
+You receive this because you subscribed. <a href="https://news.example/unsubscribe">Unsubscribe</a>.
+<img src="https://t.news.example/open/{n}.gif" width="1" height="1" alt="">
+</td></tr></table></td></tr></table></div>"""
+PARAGRAPH = (
+    '<p style="margin:0 0 12px">Paragraph {i} of update {n}: the team shipped <b>three</b> '
+    'fixes, <i>two</i> experiments and one <a href="https://news.example/p/{i}">longer '
+    "write-up</a>, with figures in the table below and a word on what comes next.</p>"
+)
+
+
+def html_thread_add(*, user, account, messages=20):
+    """A conversation of `messages` newsletter-like HTML mails in the inbox, newest of all,
+    unsanitised (the page sanitises each on its first view and keeps the result).
+    Answers the thread."""
+    now = timezone.now()
+    inbox = Label.objects.get(account=account, gmail_id="INBOX")
+    with transaction.atomic():
+        thread = Thread.objects.create(
+            account=account,
+            gmail_id="bench-html-thread",
+            subject="Weekly update",
+            snippet="Update: what changed this week",
+            last_message_at=now,
+            participants="News",
+            message_count=messages,
+        )
+        rows = [
+            Message(
+                account=account,
+                thread=thread,
+                gmail_id=f"bench-html-{n}",
+                sender=formataddr(("News", "news@news.example")),
+                to=account.email,
+                subject="Weekly update",
+                snippet=f"Update {n}: what changed this week",
+                internal_date=now - dt.timedelta(hours=messages - n),
+                body_text=f"Update {n}",
+                body_html=NEWSLETTER.format(
+                    n=n, paragraphs="".join(PARAGRAPH.format(i=i, n=n) for i in range(12))
+                ),
+            )
+            for n in range(messages)
+        ]
+        Message.objects.bulk_create(rows)
+        MessageLabel.objects.bulk_create(MessageLabel(message=m, label=inbox) for m in rows)
+        ThreadLabel.objects.create(
+            thread=thread,
+            label=inbox,
+            user=user,
+            label_gmail_id="INBOX",
+            last_message_at=now,
+            snippet=thread.snippet,
+        )
+    return thread

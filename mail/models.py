@@ -123,6 +123,14 @@ class ThreadLabel(models.Model):
                 fields=["user", "label_gmail_id", "-last_message_at", "-thread"],
                 name="threadlabel_user_recent",
             ),
+            # The sidebar's unread counts: an index-only scan of the unread rows alone,
+            # not of every thread the user has (the Gmail id a key column, not INCLUDE,
+            # which SQLite, the embedded default, lacks).
+            models.Index(
+                fields=["user", "label", "label_gmail_id"],
+                condition=models.Q(is_unread=True),
+                name="threadlabel_user_unread",
+            ),
         ]
 
     def __str__(self) -> str:

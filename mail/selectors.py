@@ -2,6 +2,7 @@
 
 import datetime as dt
 import email.utils
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 from accounts.models import GmailAccount, User
 from mail.models import (
@@ -128,7 +130,7 @@ class Chip:
     color: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Sender:
     name: str
     is_me: bool = False
@@ -145,6 +147,7 @@ class Row:
     chips: list[Chip] = field(default_factory=list)
     senders: list[Sender] = field(default_factory=list)
     is_important: bool = False
+    url: str = ""  # the thread page's
 
 
 @dataclass
@@ -252,22 +255,26 @@ def _describe(threads: list[Thread], *, accounts: Sequence[GmailAccount], folder
     if not threads:
         return []
     account_of = {account.pk: (account, account_color(n)) for n, account in enumerate(accounts)}
+    # One reverse() for the page, not one per row: /mail/thread/<id>/.
+    thread_url = reverse("mail:thread", args=[0]).removesuffix("0/")
     rows = {}
     for thread in threads:
         account, color = account_of.get(thread.account_id, (None, ""))
-        rows[thread.pk] = Row(thread=thread, account=account, color=color)
+        url = f"{thread_url}{thread.pk}/"
+        rows[thread.pk] = Row(thread=thread, account=account, color=color, url=url)
+    # Only what a row shows: user labels (chips) and Important, as plain values.
     carried = (
         ThreadLabel.objects.filter(thread_id__in=rows)
-        .select_related("label")
+        .filter(Q(label__type=Label.Type.USER) | Q(label_gmail_id="IMPORTANT"))
+        .values_list("thread_id", "label_gmail_id", "label__name", "label__background_color")
         .order_by("label__name")
     )
-    for carrier in carried:
-        row = rows[carrier.thread_id]
-        if carrier.label_gmail_id == "IMPORTANT":
+    for thread_id, gmail_id, name, color in carried:
+        row = rows[thread_id]
+        if gmail_id == "IMPORTANT":
             row.is_important = True
-        elif carrier.label.type == Label.Type.USER and carrier.label_gmail_id != folder:
-            label = carrier.label
-            row.chips.append(Chip(name=label.name, color=label.background_color))
+        elif gmail_id != folder:
+            row.chips.append(Chip(name=name, color=color))
     senders = (
         Message.objects.filter(thread_id__in=rows)
         .values("thread_id", "sender")
@@ -285,6 +292,8 @@ def _describe(threads: list[Thread], *, accounts: Sequence[GmailAccount], folder
     return list(rows.values())
 
 
+# The same people write again and again: parse each From header once per process.
+@functools.lru_cache(maxsize=8192)
 def _sender(header: str, *, own: str) -> Sender | None:
     try:
         name, address = email.utils.parseaddr(header[:512])
@@ -316,7 +325,7 @@ def sidebar(*, user: User, accounts: Sequence[GmailAccount]) -> Sidebar:
         ThreadLabel.objects.filter(user=user, is_unread=True)
         .exclude(label_gmail_id__in=UNCOUNTED)
         .values("label_id", "label_gmail_id", "label__account_id")
-        .annotate(unread=Count("id"))
+        .annotate(unread=Count("label_id"))  # in the index: no visit to the table
     )
     totals: dict[tuple[int | None, str], int] = defaultdict(int)
     for row in counts:
