@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('mail', '0015_trusted_sender'),
+        ("mail", "0015_trusted_sender"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='threadlabel',
-            index=models.Index(condition=models.Q(('is_unread', True)), fields=['user', 'label', 'label_gmail_id'], name='threadlabel_user_unread'),
+            model_name="threadlabel",
+            index=models.Index(
+                condition=models.Q(("is_unread", True)),
+                fields=["user", "label", "label_gmail_id"],
+                name="threadlabel_user_unread",
+            ),
         ),
     ]
