@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.http import AuthenticatedHttpRequest
+from accounts.http import AuthenticatedHttpRequest, posted_id
 from accounts.selectors import gmail_account_for_user, gmail_accounts_of
 from mail.selectors import user_label_of_user, user_labels_by_account
 from mail.toast import Toast, toast_after_redirect
@@ -28,9 +28,7 @@ def labels_page(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def label_create(request: AuthenticatedHttpRequest) -> HttpResponse:
-    account = gmail_account_for_user(
-        user=request.user, account_id=_int(request.POST.get("account"))
-    )
+    account = gmail_account_for_user(user=request.user, account_id=posted_id(request, "account"))
     name = request.POST.get("name", "")
     try:
         created = labels.label_create(
@@ -114,10 +112,3 @@ def _page(
 def _back(request: AuthenticatedHttpRequest, text: str) -> HttpResponse:
     toast_after_redirect(request, Toast(text))
     return HttpResponseRedirect(reverse("labels"), status=303)
-
-
-def _int(value: str | None) -> int:
-    try:
-        return int(value or "")
-    except ValueError:
-        return 0  # no account has pk 0: the getter answers 404

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.http import AuthenticatedHttpRequest
+from accounts.http import AuthenticatedHttpRequest, posted_id
 from mail import services
 from mail.selectors import message_of_user, trusted_sender_of_user, trusted_senders_of_user
 from mail.toast import Toast, toast_after_redirect
@@ -28,7 +28,7 @@ def trusted_senders(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 def sender_trust(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Always show images from the sender of `message` (a Tern message id)."""
-    message = message_of_user(user=request.user, message_id=_int(request.POST.get("message")))
+    message = message_of_user(user=request.user, message_id=posted_id(request, "message"))
     address = parseaddr(message.sender)[1].strip().lower()
     if "@" not in address:
         return render(
@@ -53,10 +53,3 @@ def sender_forget(request: AuthenticatedHttpRequest, sender_id: int) -> HttpResp
         request, Toast(f"Images from {sender.address} will be hidden again until you ask.")
     )
     return HttpResponseRedirect(reverse("mail:trusted_senders"), status=303)
-
-
-def _int(value: str | None) -> int:
-    try:
-        return int(value or "")
-    except ValueError:
-        return 0  # no row has pk 0: the getter answers 404
