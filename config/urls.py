@@ -4,12 +4,17 @@ from django.views.generic import RedirectView
 
 from accounts.adapter import oauth2_callback
 from sync import label_views
-from sync.views import attachment_download, inline_image
+from sync.views import attached_message_page, attachment_download, inline_image
 
 urlpatterns = [
     path("", include("accounts.urls")),
     # Under /mail/ with the rest of the mail, served by sync, which owns Gmail's calls.
     path("mail/attachment/<int:attachment_id>/", attachment_download, name="attachment_download"),
+    path(
+        "mail/attachment/<int:attachment_id>/message/",
+        attached_message_page,
+        name="attached_message",
+    ),
     path("mail/inline/<str:token>/", inline_image, name="inline_image"),
     path("mail/labels/", label_views.labels_page, name="labels"),
     path("mail/labels/new/", label_views.label_create, name="label_create"),

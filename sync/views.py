@@ -2,6 +2,7 @@ import logging
 import mimetypes
 import re
 
+from csp.decorators import csp_update
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -15,6 +16,7 @@ from accounts.credentials import NeedsReconnect
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import GmailAccount
 from gmail.errors import PermanentError, RetryLater
+from mail.attached import attached_message
 from mail.images import inline_attachment
 from mail.selectors import attachment_of_user
 from sync import webhook
@@ -85,23 +87,8 @@ def attachment_download(
     attachment = attachment_of_user(user=request.user, attachment_id=attachment_id)
     try:
         data = attachment_data(attachment)
-    except NeedsReconnect:
-        return _download_failed(
-            request,
-            "Gmail no longer accepts Tern's access to this account: reconnect it in "
-            "Settings, then try again.",
-            status=502,
-        )
-    except RetryLater:
-        return _download_failed(
-            request, "Gmail is busy or out of reach just now. Try again in a minute.", status=503
-        )
-    except PermanentError:
-        return _download_failed(
-            request,
-            "Gmail no longer has this attachment (the message may have been deleted).",
-            status=404,
-        )
+    except (NeedsReconnect, RetryLater, PermanentError) as error:
+        return _refused_by_gmail(request, error, title="Download failed")
     inline = request.GET.get("inline") == "1" and attachment.mime_type.lower() in INLINE_TYPES
     response = StreamingHttpResponse(
         decoded_chunks(data),
@@ -149,6 +136,26 @@ def inline_image(request: HttpRequest, token: str) -> StreamingHttpResponse:
     return response
 
 
+NOT_SHOWN = "The attached message could not be shown"
+
+
+@login_required
+@csp_update({"style-src": ["'unsafe-inline'"]})  # type: ignore[arg-type]  # as the thread page
+def attached_message_page(request: AuthenticatedHttpRequest, attachment_id: int) -> HttpResponse:
+    """An attached message (message/rfc822) of the user's mail, shown as a message: its
+    raw bytes fetched from Gmail through the account's one client, read by
+    mail.attached, its body sandboxed like any mail's."""
+    attachment = attachment_of_user(user=request.user, attachment_id=attachment_id)
+    if attachment.mime_type.lower() != "message/rfc822":
+        raise Http404("Not an attached message.")
+    try:
+        raw = b"".join(decoded_chunks(attachment_data(attachment)))
+    except (NeedsReconnect, RetryLater, PermanentError) as error:
+        return _refused_by_gmail(request, error, title=NOT_SHOWN)
+    context = {"attachment": attachment, "attached": attached_message(raw)}
+    return render(request, "mail/attached_message.html", context)
+
+
 def safe_filename(name: str, mime_type: str) -> str:
     """The file's own name without paths, control characters or leading dots (so it
     cannot land outside the downloads folder or hide), or a plain one."""
@@ -160,10 +167,23 @@ def safe_filename(name: str, mime_type: str) -> str:
     return f"attachment{extension}"
 
 
-def _download_failed(request: HttpRequest, problem: str, *, status: int) -> HttpResponse:
-    return render(
-        request,
-        "mail/refused.html",
-        {"problem": problem, "title": "Download failed"},
-        status=status,
-    )
+# What the reader is told when Gmail refuses to hand over an attachment, and the status.
+REFUSALS: tuple[tuple[type[Exception], int, str], ...] = (
+    (
+        NeedsReconnect,
+        502,
+        "Gmail no longer accepts Tern's access to this account: reconnect it in Settings, "
+        "then try again.",
+    ),
+    (RetryLater, 503, "Gmail is busy or out of reach just now. Try again in a minute."),
+    (
+        PermanentError,
+        404,
+        "Gmail no longer has this attachment (the message may have been deleted).",
+    ),
+)
+
+
+def _refused_by_gmail(request: HttpRequest, error: Exception, *, title: str) -> HttpResponse:
+    status, problem = next((s, p) for kind, s, p in REFUSALS if isinstance(error, kind))
+    return render(request, "mail/refused.html", {"problem": problem, "title": title}, status=status)

@@ -31,6 +31,9 @@ def alices(alice):
     attachment = message.attachments.create(
         part_id="1", filename="plan.pdf", mime_type="application/pdf", gmail_attachment_id="a1"
     )
+    attached = message.attachments.create(
+        part_id="2", filename="Fwd", mime_type="message/rfc822", gmail_attachment_id="a2"
+    )
     label = LabelFactory(account=account, gmail_id="Label_7")
     failed = OutboxAction.objects.create(
         account=account, kind="archive", state=OutboxAction.State.FAILED, message_ids=["x"]
@@ -45,6 +48,7 @@ def alices(alice):
         "mail:dismiss_failed_action": {"action_id": failed.pk},
         "accounts:disconnect": {"account_id": account.pk},
         "attachment_download": {"attachment_id": attachment.pk},
+        "attached_message": {"attachment_id": attached.pk},
         "label_edit": {"label_id": label.pk},
         "label_delete": {"label_id": label.pk},
     }
@@ -91,7 +95,7 @@ def test_the_owner_reaches_her_own(client, alices, alice):
     client.force_login(alice)
     for name, kwargs in alices.items():
         method = client.post if name in POST_ONLY else client.get
-        # The attachment answers 502 here and deleting a label 400: her factory-made
+        # The attachments answer 502 here and deleting a label 400: her factory-made
         # account has no tokens.
         assert method(reverse(name, kwargs=kwargs)).status_code != 404, name
 

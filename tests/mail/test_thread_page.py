@@ -111,7 +111,11 @@ def test_attachments_and_an_attached_message_are_listed(client, mailbox, gmail):
         page,
     )
     assert re.search(r'<span class="meta">2\.\d\xa0KB · application/pdf</span>', page)
-    assert "Attached message: The original &lt;b&gt;offer&lt;/b&gt;" in page
+    assert re.search(
+        r'Attached message: <a class="filename" href="/mail/attachment/\d+/message/">'
+        r"The original &lt;b&gt;offer&lt;/b&gt;</a>",
+        page,
+    )
     assert "Inner body" not in page
 
 
