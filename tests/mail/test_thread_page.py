@@ -244,3 +244,19 @@ def test_hostile_subjects_names_and_filenames_are_escaped(client, mailbox, gmail
     assert '<strong class="name">&lt;img src=x onerror=alert(1)&gt;</strong>' in page
     assert "&quot;&gt;&lt;svg onload=alert(1)&gt;.txt" in page
     assert "<script>alert" not in page and "<img src=x" not in page and "<svg" not in page
+
+
+def test_user_labels_show_as_chips_with_their_colour(client, mailbox, gmail):
+    color = {"backgroundColor": "#16a766", "textColor": "#ffffff"}
+    label = gmail.users().labels().create(userId="me", body={"name": "Receipts", "color": color})
+    label_id = label.execute()["id"]
+    sent = deliver(gmail, raw_message(to=mailbox.email, subject="Invoice"), ("INBOX", label_id))
+    thread = synced_thread(mailbox, sent["threadId"])
+
+    page = page_of(client, mailbox.user, thread)
+
+    chips = re.search(r'<ul class="chips" aria-label="Labels">(.*?)</ul>', page, re.S)[1]
+    assert '<li class="chip">Inbox</li>' in chips
+    assert re.search(
+        r'<li class="chip user"><svg [^>]*><circle [^>]*fill="#16a766"/></svg>Receipts</li>', chips
+    )
