@@ -19,6 +19,7 @@ from accounts.http import AuthenticatedHttpRequest
 from accounts.models import GmailAccount
 from accounts.selectors import gmail_account_for_user, gmail_accounts_of
 from mail.models import Label
+from mail.rows import rendered_rows
 from mail.selectors import (
     FOLDER_NAMES,
     NOT_LABELS,
@@ -115,6 +116,7 @@ def _list(
             entry.current = label is not None and entry.label.pk == label.pk
         if entries:
             label_groups.append((each, entries))
+    unified = account is None and len(accounts) > 1
     context = {
         "accounts": accounts,
         "current_account": account,
@@ -134,9 +136,10 @@ def _list(
         ],
         "unified_unread": bar.unread_in(None, "INBOX"),
         "page": page,
+        "rows_html": rendered_rows(page.rows, folder=folder, unified=unified),
         "newer_url": _page_url(request.path, "newer", page.newer),
         "older_url": _page_url(request.path, "older", page.older),
-        "unified": account is None and len(accounts) > 1,
+        "unified": unified,
         "failed_actions": failed_actions(user=request.user),
         "first_sync": next((a for a in shown if _first_sync_running(a)), None),
     }
