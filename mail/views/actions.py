@@ -175,6 +175,10 @@ def snooze(request: AuthenticatedHttpRequest) -> HttpResponse:
             request.POST.get("until", ""), request.POST.get("until_at", ""), zone=zone
         )
         before = _label_ids(threads)
+        if any(before[thread.pk] & {"TRASH", "SPAM"} for thread in threads):
+            raise BadRequest(
+                "Conversations in Trash or Spam cannot be snoozed: restore them first."
+            )
         with transaction.atomic():
             for thread in threads:
                 services.thread_snooze(thread=thread, until=until)

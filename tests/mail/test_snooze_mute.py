@@ -272,3 +272,18 @@ def test_a_bad_snooze_time_changes_nothing(client, emulator, mailbox, gmail):
 
     assert response.status_code == 400 and "in the future" in response.content.decode()
     assert not Snooze.objects.exists() and not OutboxAction.objects.exists()
+
+
+def test_a_conversation_in_trash_cannot_be_snoozed(client, emulator, mailbox, gmail):
+    sent = deliver(gmail, raw_message(to=mailbox.email, subject="Old"), ("TRASH",))
+    sync(mailbox)
+    thread = Thread.objects.get(account=mailbox, gmail_id=sent["threadId"])
+    client.force_login(mailbox.user)
+    assert "<summary>Snooze</summary>" not in page(client, thread.get_absolute_url())
+    assert "<summary>Snooze</summary>" not in page(client, "/mail/label/TRASH/")
+
+    response = client.post(reverse("mail:snooze"), {"thread": thread.pk, "until": "tomorrow"})
+
+    assert response.status_code == 400
+    assert "cannot be snoozed: restore them first" in response.content.decode()
+    assert not Snooze.objects.exists() and not OutboxAction.objects.exists()
