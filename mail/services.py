@@ -59,7 +59,10 @@ def thread_move_to_inbox(*, thread: Thread) -> OutboxAction:
 
 
 def thread_spam(*, thread: Thread) -> OutboxAction:
-    return _act_on_thread(thread, Kind.SPAM)
+    """Also ends a snooze, as trashing does: Gmail snoozes nothing in Spam or Trash."""
+    with transaction.atomic():
+        Snooze.objects.filter(thread=thread).delete()
+        return _act_on_thread(thread, Kind.SPAM)
 
 
 def thread_not_spam(*, thread: Thread) -> OutboxAction:
@@ -77,7 +80,10 @@ def thread_labels_change(
 
 
 def thread_trash(*, thread: Thread) -> OutboxAction:
-    return _act_on_thread(thread, Kind.TRASH)
+    """Also ends a snooze (see thread_spam)."""
+    with transaction.atomic():
+        Snooze.objects.filter(thread=thread).delete()
+        return _act_on_thread(thread, Kind.TRASH)
 
 
 def thread_untrash(*, thread: Thread) -> OutboxAction:
@@ -126,11 +132,19 @@ def snoozes_wake(*, now: dt.datetime) -> int:
                 .filter(until__lte=now)
                 .order_by("until", "pk")[:WAKE_BATCH]
             )
+            # Trashed or marked spam since (here or in Gmail): the snooze just ends.
+            binned = set(
+                ThreadLabel.objects.filter(
+                    thread_id__in=[s.thread_id for s in due], label_gmail_id__in=("TRASH", "SPAM")
+                ).values_list("thread_id", flat=True)
+            )
             for snooze in due:
                 snooze.delete()
+                if snooze.thread_id in binned:
+                    continue
                 _act_on_thread(snooze.thread, Kind.MOVE_TO_INBOX)
                 _act_on_thread(snooze.thread, Kind.UNREAD)
-        returned += len(due)
+                returned += 1
         if len(due) < WAKE_BATCH:
             return returned
 

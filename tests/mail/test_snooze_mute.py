@@ -287,3 +287,31 @@ def test_a_conversation_in_trash_cannot_be_snoozed(client, emulator, mailbox, gm
     assert response.status_code == 400
     assert "cannot be snoozed: restore them first" in response.content.decode()
     assert not Snooze.objects.exists() and not OutboxAction.objects.exists()
+
+
+def test_a_snoozed_thread_trashed_in_gmail_meanwhile_stays_in_the_trash(emulator, mailbox, gmail):
+    thread = a_thread(gmail, mailbox)
+    services.thread_snooze(thread=thread, until=timezone.now() + dt.timedelta(hours=1))
+    flushed(mailbox)
+    gmail.users().threads().trash(userId="me", id=thread.gmail_id).execute()
+    sync(mailbox)
+
+    returned = services.snoozes_wake(now=timezone.now() + dt.timedelta(hours=2))
+
+    assert returned == 0 and not Snooze.objects.exists()
+    assert not OutboxAction.objects.exists()
+    assert all(
+        "TRASH" in labels and "INBOX" not in labels
+        for labels in labels_of(emulator, mailbox, thread)
+    )
+
+
+def test_trashing_a_snoozed_thread_ends_the_snooze(client, emulator, mailbox, gmail):
+    thread = a_thread(gmail, mailbox)
+    services.thread_snooze(thread=thread, until=timezone.now() + dt.timedelta(days=1))
+    client.force_login(mailbox.user)
+
+    client.post(reverse("mail:act"), {"action": "trash", "thread": thread.pk})
+
+    assert not Snooze.objects.exists()
+    assert thread.get_absolute_url() not in page(client, "/mail/label/SNOOZED/")
