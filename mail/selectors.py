@@ -207,6 +207,22 @@ def thread_page(
             after=after,
         )
         threads = [_as_listed(row) for row in listed[: limit + 1]]
+    return _paged(
+        threads, accounts=accounts, folder=folder, after=after, before=before, limit=limit
+    )
+
+
+def _paged(
+    threads: list[Thread],
+    *,
+    accounts: Sequence[GmailAccount],
+    folder: str,
+    before: Cursor | None,
+    after: Cursor | None,
+    limit: int,
+) -> ThreadPage:
+    """The page of `threads` (up to `limit` + 1, to tell whether there are more), with
+    the cursors of its neighbours."""
     more = len(threads) > limit
     threads = threads[:limit]
     if after is not None:
@@ -220,6 +236,24 @@ def thread_page(
         if (not went_newer and more) or went_newer:
             page.older = (last.last_message_at, last.pk)
     return page
+
+
+def search_page(
+    *,
+    accounts: Sequence[GmailAccount],
+    matching: Q,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+    limit: int = PAGE_SIZE,
+) -> ThreadPage:
+    """A page of the threads of `accounts` with a message matching `matching` (a Q on
+    Message, mail.search's), newest first, keyset-paginated like every list."""
+    messages = Message.objects.filter(matching, thread=OuterRef("pk"))
+    rows = Thread.objects.filter(Exists(messages), account_id__in=[a.pk for a in accounts])
+    threads = list(_keyset(rows, before=before, after=after)[: limit + 1])
+    return _paged(
+        threads, accounts=accounts, folder="SEARCH", after=after, before=before, limit=limit
+    )
 
 
 def _all_mail(
@@ -239,6 +273,13 @@ def _all_mail(
             )
         )
         rows = Thread.objects.filter(Exists(outside), account_id__in=account_ids)
+    return _keyset(rows, before=before, after=after)
+
+
+def _keyset(
+    rows: QuerySet[Thread], *, before: Cursor | None, after: Cursor | None
+) -> QuerySet[Thread]:
+    """Threads after `before` or before `after` (a page's neighbours), in list order."""
     if before is not None:
         at, thread_id = before
         rows = rows.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=thread_id))

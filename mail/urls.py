@@ -5,6 +5,7 @@ from mail.views import actions, images, lists, senders, thread
 app_name = "mail"
 urlpatterns = [
     path("", lists.inbox, name="inbox"),
+    path("search/", lists.search, name="search"),
     path("label/<str:label_id>/", lists.folder, name="folder"),
     path("account/<int:account_id>/", lists.account_inbox, name="account"),
     path(

@@ -8,6 +8,7 @@ the (last message time, thread id) of the row next to the page, never an offset.
 
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -20,17 +21,20 @@ from accounts.models import GmailAccount
 from accounts.selectors import gmail_account_for_user, gmail_accounts_of
 from mail.models import Label
 from mail.rows import rendered_rows
+from mail.search import SearchError, message_filter, parse
 from mail.selectors import (
     FOLDER_NAMES,
     NOT_LABELS,
     SYSTEM_FOLDERS,
     Cursor,
     Sidebar,
+    ThreadPage,
     account_color,
     failed_action_for_user,
     failed_actions,
     label_in_any_account,
     label_of_user,
+    search_page,
     sidebar,
     thread_page,
 )
@@ -86,26 +90,43 @@ def account_folder(
     return _list(request, folder=label_id, account=account, label=label)
 
 
+@login_required
+def search(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """`/mail/search/?q=`: the threads of every account with a message matching q, as
+    a list like any other; a query Tern cannot read says why (400), never a 500."""
+    return _list(request, folder="SEARCH", query=request.GET.get("q", ""))
+
+
 def _list(
     request: AuthenticatedHttpRequest,
     *,
     folder: str,
     account: GmailAccount | None = None,
     label: Label | None = None,
+    query: str = "",
 ) -> HttpResponse:
     accounts = gmail_accounts_of(user=request.user)
     if account is not None:
         # The same object as in the sidebar's list (its sync status is loaded there).
         account = next(a for a in accounts if a.pk == account.pk)
-    page = thread_page(
-        user=request.user,
-        accounts=accounts,
-        folder=folder,
-        account=account,
-        label=label if account else None,
-        before=_cursor(request.GET.get("older")),
-        after=_cursor(request.GET.get("newer")),
-    )
+    before, after = _cursor(request.GET.get("older")), _cursor(request.GET.get("newer"))
+    problem = ""
+    if folder == "SEARCH":
+        try:
+            matching = message_filter(parse(query), user=request.user)
+            page = search_page(accounts=accounts, matching=matching, before=before, after=after)
+        except SearchError as error:
+            problem, page = str(error), ThreadPage(rows=[])
+    else:
+        page = thread_page(
+            user=request.user,
+            accounts=accounts,
+            folder=folder,
+            account=account,
+            label=label if account else None,
+            before=before,
+            after=after,
+        )
     bar = sidebar(user=request.user, accounts=accounts)
     shown = [account] if account else accounts
     label_groups = []
@@ -121,7 +142,13 @@ def _list(
         "accounts": accounts,
         "current_account": account,
         "folder": folder,
-        "folder_name": FOLDER_NAMES.get(folder) or (label.name if label else folder),
+        "folder_name": (
+            "Search results"
+            if folder == "SEARCH"
+            else FOLDER_NAMES.get(folder) or (label.name if label else folder)
+        ),
+        "query": query,
+        "search_problem": problem,
         "folders": _folder_links(bar, folder=folder, account=account),
         "label_groups": label_groups,
         "account_links": [
@@ -137,13 +164,13 @@ def _list(
         "unified_unread": bar.unread_in(None, "INBOX"),
         "page": page,
         "rows_html": rendered_rows(page.rows, folder=folder, unified=unified),
-        "newer_url": _page_url(request.path, "newer", page.newer),
-        "older_url": _page_url(request.path, "older", page.older),
+        "newer_url": _page_url(request.path, "newer", page.newer, query=query),
+        "older_url": _page_url(request.path, "older", page.older, query=query),
         "unified": unified,
         "failed_actions": failed_actions(user=request.user),
         "first_sync": next((a for a in shown if _first_sync_running(a)), None),
     }
-    return render(request, "mail/list.html", context)
+    return render(request, "mail/list.html", context, status=400 if problem else 200)
 
 
 def _first_sync_running(account: GmailAccount) -> bool:
@@ -182,11 +209,14 @@ def _cursor(value: str | None) -> Cursor | None:
         return None
 
 
-def _page_url(path: str, direction: str, cursor: Cursor | None) -> str:
+def _page_url(path: str, direction: str, cursor: Cursor | None, *, query: str = "") -> str:
     if cursor is None:
         return ""
     at, thread_id = cursor
-    return f"{path}?{direction}={(at - EPOCH) // MICROSECOND}.{thread_id}"
+    params = {direction: f"{(at - EPOCH) // MICROSECOND}.{thread_id}"}
+    if query:
+        params["q"] = query
+    return f"{path}?{urlencode(params)}"
 
 
 @login_required
