@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -56,10 +57,10 @@ OPERATORS = frozenset(
     {
         *("from", "to", "cc", "bcc", "subject", "label", "in", "is", "has", "filename"),
         *("larger", "smaller", "before", "after", "older_than", "newer_than"),
-        *("category", "rfc822msgid", "deliveredto"),
+        *("category", "rfc822msgid", "deliveredto", "newer", "older"),
     }
 )
-_AGE_UNITS = {"d": 1, "m": 30, "y": 365}
+_AGE_UNITS = {"h": 1 / 24, "d": 1, "m": 30, "y": 365}
 _SIZE_UNITS = {"": 1, "k": 1024, "m": 1024 * 1024}
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -84,6 +85,7 @@ class SearchError(ValueError):
 class Term:
     op: str  # "" for a free word or phrase
     value: str
+    phrase: bool = False  # "written in quotes": matched as written, not word by word
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ def _tokens(query: str) -> list[tuple[str, str, str]]:
                 value = value.strip('"')
             tokens.append(("term", op, value))
         elif kind == "phrase":
-            tokens.append(("term", "", match["phrase"]))
+            tokens.append(("phrase", "", match["phrase"]))
         elif kind == "word":
             word = match["word"]
             tokens.append(("or", "", "") if word == "OR" else ("term", "", word))
@@ -191,7 +193,11 @@ class _Parser:
             if kind == "brace_open" and isinstance(inner, All):
                 return Any(inner.nodes)  # {a b}: any of them
             return inner
-        _, op, value = self.tokens[self.at - 1]
+        kind_, op, value = self.tokens[self.at - 1]
+        if kind_ == "phrase":
+            if not value.strip():
+                raise SearchError("Empty quotes: put the words to find inside them.")
+            return Term("", value, phrase=True)
         if op and op not in OPERATORS:
             raise SearchError(f"Tern does not know the operator “{op}:”.")
         if op and not value:
@@ -238,11 +244,11 @@ class _Reader:
         op, value = term.op, term.value
         low = value.lower()
         if op == "":
-            return _text(value)
+            return _text(value, phrase=term.phrase)
         if op == "from":
             return Q(sender__icontains=value)
         if op in ("to", "deliveredto"):
-            return Q(to__icontains=value) | Q(cc__icontains=value) | Q(bcc__icontains=value)
+            return Q(to__icontains=value)
         if op == "cc":
             return Q(cc__icontains=value)
         if op == "bcc":
@@ -250,7 +256,8 @@ class _Reader:
         if op == "subject":
             return Q(subject__icontains=value)
         if op == "rfc822msgid":
-            return Q(rfc822_message_id__iexact=value.strip("<>"))
+            bare = value.strip("<>")
+            return Q(rfc822_message_id__iexact=bare) | Q(rfc822_message_id__iexact=f"<{bare}>")
         if op == "filename":
             return Q(
                 Exists(Attachment.objects.filter(message=OuterRef("pk"), filename__icontains=value))
@@ -258,7 +265,19 @@ class _Reader:
         if op == "has":
             if low in ("attachment", "attachments"):
                 return Q(has_attachments=True)
-            raise SearchError(f"Tern knows “has:attachment”, not “has:{value}”.")
+            if low in ("userlabels", "nouserlabels"):
+                labelled = Q(
+                    Exists(
+                        MessageLabel.objects.filter(
+                            message=OuterRef("pk"), label__type=Label.Type.USER
+                        )
+                    )
+                )
+                return labelled if low == "userlabels" else ~labelled
+            raise SearchError(
+                f"Tern knows has:attachment, has:userlabels and has:nouserlabels, "
+                f"not “has:{value}”."
+            )
         if op == "in":
             return self.place(low)
         if op == "is":
@@ -272,9 +291,11 @@ class _Reader:
         if op in ("larger", "smaller"):
             size = _size(value)
             return Q(size_estimate__gt=size) if op == "larger" else Q(size_estimate__lt=size)
-        if op in ("before", "after"):
+        if op in ("before", "after", "older", "newer"):
             day = self.day(value)
-            return Q(internal_date__lt=day) if op == "before" else Q(internal_date__gte=day)
+            if op in ("before", "older"):
+                return Q(internal_date__lt=day)
+            return Q(internal_date__gte=day)
         if op in ("older_than", "newer_than"):
             moment = self.now - _age(value)
             if op == "older_than":
@@ -289,7 +310,11 @@ class _Reader:
         if low == "snoozed":
             return Q(thread__snooze__isnull=False)
         if low not in IN_PLACES:
-            raise SearchError(f"“in:{low}” is not a place Tern knows ({', '.join(IN_PLACES)}).")
+            if self.label_ids(low):  # in:<label>, as Gmail reads it too
+                return self.label(low)
+            raise SearchError(
+                f"“in:{low}” is neither a place ({', '.join(IN_PLACES)}) nor a label."
+            )
         if IN_PLACES[low] in ("TRASH", "SPAM"):
             self.reaches_bin = True
         return _has_label(IN_PLACES[low])
@@ -312,13 +337,24 @@ class _Reader:
             if low in ("trash", "spam"):
                 self.reaches_bin = True
             return _has_label(low.upper())
+        ids = self.label_ids(low)
+        return Q(Exists(MessageLabel.objects.filter(message=OuterRef("pk"), label_id__in=ids)))
+
+    def label_ids(self, low: str) -> list[int]:
+        """The user's labels that `label:low` names: by name, Gmail writing spaces and
+        slashes as dashes, or by id."""
         if self._labels is None:
             self._labels = list(Label.objects.filter(account__user=self.user))
         wanted = _label_key(low)
-        ids = [label.pk for label in self._labels if _label_key(label.name) == wanted]
-        return Q(Exists(MessageLabel.objects.filter(message=OuterRef("pk"), label_id__in=ids)))
+        return [
+            label.pk
+            for label in self._labels
+            if _label_key(label.name) == wanted or label.gmail_id.lower() == low
+        ]
 
     def day(self, value: str) -> dt.datetime:
+        if value.isdigit():  # seconds since 1970, as Gmail also reads them
+            return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
         for pattern in ("%Y/%m/%d", "%Y-%m-%d", "%m/%d/%Y"):
             try:
                 return dt.datetime.strptime(value, pattern).replace(tzinfo=self.zone)
@@ -327,17 +363,21 @@ class _Reader:
         raise SearchError(f"“{value}” is not a date Tern can read: write it as 2026/12/31.")
 
 
-def _text(value: str) -> Q:
-    """A free word or phrase: anywhere a person would see it."""
-    return (
-        Q(subject__icontains=value)
-        | Q(sender__icontains=value)
-        | Q(to__icontains=value)
-        | Q(cc__icontains=value)
-        | Q(snippet__icontains=value)
-        | Q(body_text__icontains=value)
-        | Q(Exists(Attachment.objects.filter(message=OuterRef("pk"), filename__icontains=value)))
-    )
+def _text(value: str, *, phrase: bool) -> Q:
+    """A free word (whole words, as Gmail matches them) or "phrase" (as written),
+    anywhere a person reads it: subject, people, body, file names."""
+    if phrase or len(re.findall(r"\w+", value)) != 1:
+        lookup, needle = "icontains", value
+    else:
+        # PostgreSQL's word boundary is \y; Python's (SQLite, through Django) is \b.
+        edge = r"\y" if connection.vendor == "postgresql" else r"\b"
+        lookup, needle = "iregex", f"{edge}{re.escape(value)}{edge}"
+    fields = ("subject", "sender", "to", "cc", "bcc", "body_text")
+    q = Q()
+    for name in fields:
+        q |= Q(**{f"{name}__{lookup}": needle})
+    files = Attachment.objects.filter(message=OuterRef("pk"), **{f"filename__{lookup}": needle})
+    return q | Q(Exists(files))
 
 
 def _has_label(*gmail_ids: str) -> Q:
