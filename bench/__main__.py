@@ -23,6 +23,7 @@ BENCHMARKS = {
     "push": "bench.push",
     "fullsync": "bench.fullsync",
     "emulator": "bench.throughput",
+    "search": "bench.search",
 }
 
 

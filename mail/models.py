@@ -180,6 +180,14 @@ class Message(models.Model):
             # The thread page: its messages in order.
             models.Index(fields=["thread", "internal_date"], name="message_thread_date"),
             models.Index(fields=["account", "rfc822_message_id"], name="message_account_msgid"),
+            # Search (mail.search): dates, sizes and files, when few messages match.
+            models.Index(fields=["account", "internal_date"], name="message_account_date"),
+            models.Index(fields=["account", "size_estimate"], name="message_account_size"),
+            models.Index(
+                fields=["account"],
+                condition=models.Q(has_attachments=True),
+                name="message_account_files",
+            ),
         ]
 
     def __str__(self) -> str:

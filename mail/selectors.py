@@ -238,6 +238,9 @@ def _paged(
     return page
 
 
+SEARCH_CAP = 2000  # matching messages
+
+
 def search_page(
     *,
     accounts: Sequence[GmailAccount],
@@ -247,9 +250,25 @@ def search_page(
     limit: int = PAGE_SIZE,
 ) -> ThreadPage:
     """A page of the threads of `accounts` with a message matching `matching` (a Q on
-    Message, mail.search's), newest first, keyset-paginated like every list."""
-    messages = Message.objects.filter(matching, thread=OuterRef("pk"))
-    rows = Thread.objects.filter(Exists(messages), account_id__in=[a.pk for a in accounts])
+    Message, mail.search's), newest first, keyset-paginated like every list.
+
+    Two ways to the same rows, chosen by how much matches. The matching messages' threads
+    are read first, through the search indexes, up to SEARCH_CAP messages: a rare word is found at
+    once instead of by probing every thread newest first (PostgreSQL cannot tell how rare
+    a regex is, and walks). Past the cap the query matches so much that walking the
+    threads newest first meets 50 matches at once, so it walks."""
+    account_ids = [a.pk for a in accounts]
+    # No DISTINCT and no order: PostgreSQL stops at the cap instead of reading all.
+    found = list(
+        Message.objects.filter(matching, account_id__in=account_ids)
+        .order_by()
+        .values_list("thread_id", flat=True)[: SEARCH_CAP + 1]
+    )
+    if len(found) <= SEARCH_CAP:
+        rows = Thread.objects.filter(pk__in=set(found))
+    else:
+        messages = Message.objects.filter(matching, thread=OuterRef("pk"))
+        rows = Thread.objects.filter(Exists(messages), account_id__in=account_ids)
     threads = list(_keyset(rows, before=before, after=after)[: limit + 1])
     return _paged(
         threads, accounts=accounts, folder="SEARCH", after=after, before=before, limit=limit

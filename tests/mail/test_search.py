@@ -108,7 +108,10 @@ def found(client, user, q):
         ("(from:bob OR from:ann) -is:starred", {"Your order shipped"}),
     ],
 )
-def test_each_operator_finds_what_it_should(client, mailbox, mail, q, subjects):
+@pytest.mark.parametrize("cap", [None, 0], ids=["indexes-first", "walk"])
+def test_each_operator_finds_what_it_should(client, mailbox, mail, q, subjects, cap, monkeypatch):
+    if cap is not None:  # as for a query matching more than the cap: the other way
+        monkeypatch.setattr("mail.selectors.SEARCH_CAP", cap)
     assert found(client, mailbox.user, q) == {mail[s] for s in subjects}
 
 
