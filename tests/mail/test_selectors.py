@@ -92,10 +92,13 @@ def test_postgres_walks_an_index_instead_of_sorting_the_label(alice_mailbox, by,
     which = {"label_gmail_id": "INBOX"} if by == "label_gmail_id" else {"label": inbox}
     sql, params = threads_with_label(user=alice_mailbox.user, **which)[:50].query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute("SET enable_seqscan = off")  # a tiny table would otherwise be scanned
+        # A tiny table would otherwise be scanned, or its indexes ANDed as bitmaps.
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute("SET enable_bitmapscan = off")
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("SET enable_seqscan = on")
+        cursor.execute("SET enable_bitmapscan = on")
 
     assert index in plan, plan
     assert "Sort" not in plan, plan
