@@ -9,13 +9,13 @@ through Django's test client in the bench's process; 10 warm-up requests a query
 rounds of 10 per query, interleaved. Bar (DESIGN.md): p95 under 100 ms for each.
 """
 
-import time
 from urllib.parse import urlencode
 
 from django.test import Client
 
 from bench import mirror
 from bench.harness import Report, summary_ms
+from bench.inbox import _timed_get
 
 P95_BAR_MS = 100.0
 WARMUP = 10
@@ -40,15 +40,6 @@ QUERIES = {
     "OR and { }": "{from:billing from:trips} OR subject:flight",
     "in:anywhere (trash and spam too)": "in:anywhere budget",
 }
-
-
-def _timed_get(client, url):
-    started = time.perf_counter()
-    response = client.get(url)
-    elapsed = time.perf_counter() - started
-    if response.status_code != 200:
-        raise RuntimeError(f"{url} answered {response.status_code}")
-    return elapsed
 
 
 def run(ctx):
