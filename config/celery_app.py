@@ -42,6 +42,8 @@ app.conf.beat_schedule = {
     "poll-quiet-mailboxes": {"task": "sync.tasks.quiet_mailboxes_poll", "schedule": 60.0},
     # Snoozed threads whose time has come return to the inbox (late ones too).
     "wake-snoozed-threads": {"task": "sync.tasks.snoozes_wake", "schedule": 60.0},
+    # Sends past their undo window or scheduled time whose timed flush was lost (down).
+    "send-due-mail": {"task": "sync.tasks.sends_due", "schedule": 30.0},
     # User actions still waiting for Gmail get another try, whatever was lost.
     "flush-pending-outboxes": {"task": "sync.tasks.pending_outboxes_flush", "schedule": 300.0},
 }

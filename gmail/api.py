@@ -59,6 +59,7 @@ COST = {
     "messages.send": 100,
     "drafts.create": 10,
     "drafts.get": 5,
+    "drafts.update": 15,
     "drafts.list": 5,
     "drafts.send": 100,
     "drafts.delete": 10,

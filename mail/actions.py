@@ -34,6 +34,8 @@ class Kind(StrEnum):
     UNTRASH = "untrash"
     DELETE = "delete"
     SEND = "send"
+    DRAFT_SAVE = "draft_save"
+    DRAFT_DELETE = "draft_delete"
 
 
 class Effect(StrEnum):
@@ -52,6 +54,8 @@ class Call(StrEnum):
     UNTRASH = "messages.untrash"
     BATCH_DELETE = "messages.batchDelete"
     SEND = "drafts.send"  # after drafts.create: sync/outbox.py
+    DRAFT_SAVE = "drafts.update"  # drafts.create the first time
+    DRAFT_DELETE = "drafts.delete"
 
 
 REFUSED = "Gmail refused this change ({error})."
@@ -138,6 +142,16 @@ ACTIONS: dict[Kind, Action] = {
             "empties it after 30 days.",
         ),
         Action(Kind.SEND, "Send", Call.SEND, effect=Effect.NONE, idempotent=False),
+        # A draft is the user's until it is sent: Tern's copy (mail.models.Draft) is
+        # saved to Gmail, never read back over what was typed.
+        Action(
+            Kind.DRAFT_SAVE,
+            "Save draft",
+            Call.DRAFT_SAVE,
+            effect=Effect.NONE,
+            refused="Gmail refused to save this draft ({error}). It is kept in Tern.",
+        ),
+        Action(Kind.DRAFT_DELETE, "Discard draft", Call.DRAFT_DELETE, effect=Effect.NONE),
     ]
 }
 assert set(ACTIONS) == set(Kind), "every kind has its entry"

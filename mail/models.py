@@ -276,11 +276,28 @@ class OutboxAction(models.Model):
     # A refused action's messages are fetched again by the next sync, under its lock, so
     # the mirror shows Gmail's truth again (sync.services._restore_refused).
     restored = models.BooleanField(default=False)
+    # A draft's save, discard or send: the draft it writes (its MIME is made from it when
+    # the outbox gets to it). A send waits until `not_before` (the undo window, or the
+    # time it is scheduled for) and is `started` once the outbox takes it: from then on
+    # it can no longer be undone (mail.services.send_undo).
+    draft = models.ForeignKey(
+        "Draft", on_delete=models.DB_CASCADE, null=True, blank=True, related_name="actions"
+    )
+    not_before = models.DateTimeField(null=True, blank=True)
+    started = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["account", "state", "id"], name="outbox_account_state")]
+        indexes = [
+            models.Index(fields=["account", "state", "id"], name="outbox_account_state"),
+            # Beat's look for sends that are due (scheduled ones, or after downtime).
+            models.Index(
+                fields=["not_before"],
+                condition=models.Q(not_before__isnull=False, started=False),
+                name="outbox_sends_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} ({len(self.message_ids)} messages)"
@@ -368,3 +385,88 @@ class TrustedSender(models.Model):
 
     def __str__(self) -> str:
         return "trusted sender"
+
+
+class Draft(models.Model):
+    """A message being written in Tern, kept here as it is typed, so that nothing typed is
+    lost (a failed send, a reload, a closed tab), and saved to Gmail's drafts by the
+    outbox a moment after typing stops (mail/compose.py makes its MIME; sync/outbox.py
+    writes it). Sending queues it in the outbox, which waits out the undo window or the
+    scheduled time first: while it waits, the draft can come back (mail.services)."""
+
+    class State(models.TextChoices):
+        EDITING = "editing", "Draft"
+        QUEUED = "queued", "Sending"  # in the outbox, waiting for its time
+        SENT = "sent", "Sent"  # kept only to tell the user it went late (Tern was down)
+
+    class Mode(models.TextChoices):
+        NEW = "new", "New message"
+        REPLY = "reply", "Reply"
+        REPLY_ALL = "reply_all", "Reply all"
+        FORWARD = "forward", "Forward"
+
+    account = models.ForeignKey(GmailAccount, on_delete=models.DB_CASCADE, related_name="drafts")
+    from_address = models.EmailField(
+        blank=True, help_text="A send-as address; empty: the account's."
+    )
+    to = models.TextField(blank=True)
+    cc = models.TextField(blank=True)
+    bcc = models.TextField(blank=True)
+    subject = models.TextField(blank=True)
+    body_text = models.TextField(blank=True)
+    mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.NEW)
+    # A reply or forward: the thread it joins at Gmail, and the headers that thread it.
+    thread = models.ForeignKey(
+        Thread, on_delete=models.DB_SET_NULL, null=True, blank=True, related_name="+"
+    )
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.TextField(blank=True)
+    # Chosen when the draft is made: the sent message's Message-ID, and the header by which
+    # a retried save finds the Gmail draft an earlier attempt made (sync/outbox.py).
+    message_id = models.CharField(max_length=255, unique=True)
+    # Gmail's draft, once saved there, and the message id Gmail gave that version: a
+    # different one at Gmail means the draft was edited in Gmail meanwhile.
+    gmail_draft_id = models.CharField(max_length=64, blank=True)
+    gmail_message_id = models.CharField(max_length=64, blank=True)
+    save_attempts = models.PositiveIntegerField(default=0)
+    conflict = models.BooleanField(
+        default=False,
+        help_text="Gmail's copy was edited elsewhere: Tern saved this as another draft.",
+    )
+    state = models.CharField(max_length=8, choices=State.choices, default=State.EDITING)
+    send_at = models.DateTimeField(null=True, blank=True)
+    scheduled = models.BooleanField(default=False, help_text="Sent at a chosen time, not at once.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["account", "state"], name="draft_account_state")]
+
+    def __str__(self) -> str:
+        return f"draft {self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("mail:draft", args=[self.pk])
+
+
+class DraftAttachment(models.Model):
+    """A file of a draft: uploaded (its bytes here), or forwarded from a message of the
+    mirror (its bytes stay at Gmail until the MIME is made: `source`)."""
+
+    draft = models.ForeignKey(Draft, on_delete=models.DB_CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    mime_type = models.CharField(max_length=255)
+    size = models.PositiveIntegerField()
+    data = models.BinaryField(blank=True, default=b"")
+    source = models.ForeignKey(
+        Attachment, on_delete=models.DB_SET_NULL, null=True, blank=True, related_name="+"
+    )
+    content_id = models.CharField(max_length=998, blank=True)  # kept for inline images
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"file {self.pk} of draft {self.draft_id}"

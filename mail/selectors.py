@@ -15,6 +15,8 @@ from django.urls import reverse
 from accounts.models import GmailAccount, User
 from mail.models import (
     Attachment,
+    Draft,
+    DraftAttachment,
     Label,
     Message,
     MessageLabel,
@@ -517,6 +519,7 @@ def failed_actions(*, user: User) -> list[OutboxAction]:
     return list(
         OutboxAction.objects.filter(account__user=user, state=OutboxAction.State.FAILED)
         .select_related("account")
+        .defer("raw")
         .order_by("-id")[:20]
     )
 
@@ -525,3 +528,59 @@ def failed_action_for_user(*, user: User, action_id: int) -> OutboxAction:
     return get_object_or_404(
         OutboxAction, pk=action_id, account__user=user, state=OutboxAction.State.FAILED
     )
+
+
+def draft_of_user(*, user: User, draft_id: int) -> Draft:
+    """The user's own draft (with its account, thread and files), or 404."""
+    return get_object_or_404(
+        Draft.objects.select_related("account", "thread").prefetch_related(
+            Prefetch("attachments", queryset=DraftAttachment.objects.defer("data"))
+        ),
+        pk=draft_id,
+        account__user=user,
+    )
+
+
+def draft_attachment_of_user(*, user: User, attachment_id: int) -> DraftAttachment:
+    return get_object_or_404(
+        DraftAttachment.objects.defer("data").select_related("draft"),
+        pk=attachment_id,
+        draft__account__user=user,
+    )
+
+
+def scheduled_drafts(*, user: User) -> list[Draft]:
+    """Messages waiting for the time they are scheduled for, soonest first."""
+    return list(
+        Draft.objects.filter(account__user=user, state=Draft.State.QUEUED, scheduled=True)
+        .select_related("account")
+        .order_by("send_at", "id")
+    )
+
+
+def late_sends(*, user: User) -> list[Draft]:
+    """Scheduled messages that went later than their time (Tern was down then)."""
+    return list(
+        Draft.objects.filter(account__user=user, state=Draft.State.SENT)
+        .select_related("account")
+        .order_by("-sent_at")[:20]
+    )
+
+
+def drafts_by_gmail_message(*, user: User, gmail_ids: Iterable[str]) -> dict[str, Draft]:
+    """Tern's drafts among these Gmail messages (a draft in the Drafts list that Tern
+    can reopen), by the Gmail message id of the version saved last."""
+    wanted = [gid for gid in gmail_ids if gid]
+    if not wanted:
+        return {}
+    rows = Draft.objects.filter(
+        account__user=user, state=Draft.State.EDITING, gmail_message_id__in=wanted
+    )
+    return {draft.gmail_message_id: draft for draft in rows}
+
+
+def own_addresses(*, user: User) -> set[str]:
+    """The user's addresses, lowercase: every connected account's."""
+    return {
+        a.lower() for a in GmailAccount.objects.filter(user=user).values_list("email", flat=True)
+    }

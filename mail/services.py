@@ -12,14 +12,27 @@ import datetime as dt
 import email.message
 import email.utils
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import GmailAccount, User
-from mail import mirror
+from mail import compose, mirror
 from mail.actions import ACTIONS, ActionNotAllowed, Call, Kind
 from mail.labels import label_change_problem
-from mail.models import Message, Mute, OutboxAction, Snooze, Thread, ThreadLabel, TrustedSender
+from mail.models import (
+    Draft,
+    DraftAttachment,
+    Message,
+    Mute,
+    OutboxAction,
+    Snooze,
+    Thread,
+    ThreadLabel,
+    TrustedSender,
+)
 from mail.signals import outbox_action_queued
 
 
@@ -202,6 +215,186 @@ def message_send(
     return _act(account, Kind.SEND, [], raw=raw, thread_gmail_id=thread.gmail_id if thread else "")
 
 
+@dataclass(frozen=True)
+class Typed:
+    """What the compose form holds: all of it is kept, whatever it is."""
+
+    to: str = ""
+    cc: str = ""
+    bcc: str = ""
+    subject: str = ""
+    body_text: str = ""
+    from_address: str = ""
+
+
+class DraftBusy(Exception):
+    """The draft is waiting to be sent: it changes only after Undo brings it back."""
+
+    message_is_safe = True
+
+    def __init__(self) -> None:
+        super().__init__("This message is being sent. Undo the send to change it.")
+
+
+def draft_create(
+    *,
+    account: GmailAccount,
+    typed: Typed,
+    start: compose.Start | None = None,
+    thread: Thread | None = None,
+) -> Draft:
+    """A new draft of `account` holding what was typed (a reply's or forward's `start`
+    gives its mode, headers and forwarded files), saved to Gmail a moment later."""
+    with transaction.atomic():
+        draft = Draft.objects.create(
+            account=account,
+            message_id=compose.new_message_id(account.email.rpartition("@")[2]),
+            mode=start.mode if start else Draft.Mode.NEW,
+            thread=thread,
+            in_reply_to=start.in_reply_to if start else "",
+            references=start.references if start else "",
+            **asdict(typed),
+        )
+        if start:
+            DraftAttachment.objects.bulk_create(
+                DraftAttachment(
+                    draft=draft,
+                    filename=file.filename or "attachment",
+                    mime_type=file.mime_type,
+                    size=file.size,
+                    source=file,
+                    content_id=file.content_id,
+                )
+                for file in start.forwarded
+            )
+        _draft_save_queue(draft)
+    return draft
+
+
+def draft_update(*, draft: Draft, typed: Typed, account: GmailAccount | None = None) -> Draft:
+    """Keep what was typed, and save it to Gmail a moment later. A new `account` (the
+    From changed to another of the user's accounts) moves the draft: its copy in the old
+    account's Gmail is discarded."""
+    with transaction.atomic():
+        draft = Draft.objects.select_for_update().get(pk=draft.pk)
+        if draft.state != Draft.State.EDITING:
+            raise DraftBusy()
+        if account is not None and account.pk != draft.account_id:
+            _gmail_draft_discard(draft)
+            draft.account = account
+            draft.gmail_draft_id = draft.gmail_message_id = ""
+            draft.save_attempts = 0
+            draft.thread = None  # a thread is one account's
+        for name, value in asdict(typed).items():
+            setattr(draft, name, value)
+        draft.save()
+        _draft_save_queue(draft)
+    return draft
+
+
+def draft_attach(*, draft: Draft, filename: str, mime_type: str, data: bytes) -> DraftAttachment:
+    """Add an uploaded file; refused (ComposeError) past Gmail's 25 MB."""
+    with transaction.atomic():
+        draft = Draft.objects.select_for_update().get(pk=draft.pk)
+        if draft.state != Draft.State.EDITING:
+            raise DraftBusy()
+        problems = compose.attachment_problems(draft.attachments.all(), adding=len(data))
+        if problems:
+            raise compose.ComposeError(problems)
+        file = DraftAttachment.objects.create(
+            draft=draft,
+            filename=filename,
+            mime_type=mime_type or "application/octet-stream",
+            size=len(data),
+            data=data,
+        )
+        _draft_save_queue(draft)
+    return file
+
+
+def draft_attachment_remove(*, file: DraftAttachment) -> None:
+    with transaction.atomic():
+        draft = Draft.objects.select_for_update().get(pk=file.draft_id)
+        if draft.state != Draft.State.EDITING:
+            raise DraftBusy()
+        file.delete()
+        _draft_save_queue(draft)
+
+
+def draft_send(*, draft: Draft, at: dt.datetime | None = None) -> OutboxAction:
+    """Send the draft: it waits in the outbox for the undo window (UNDO_SEND_SECONDS), or
+    until `at` (scheduled send), then goes. Refused (ComposeError) with every reason it
+    cannot go as it is; nothing changes then."""
+    with transaction.atomic():
+        draft = Draft.objects.select_for_update().get(pk=draft.pk)
+        if draft.state != Draft.State.EDITING:
+            raise DraftBusy()
+        problems = compose.problems_before_send(draft)
+        if problems:
+            raise compose.ComposeError(problems)
+        now = timezone.now()
+        due = at or now + dt.timedelta(seconds=settings.UNDO_SEND_SECONDS)
+        draft.state = Draft.State.QUEUED
+        draft.send_at = due
+        draft.scheduled = at is not None
+        draft.save(update_fields=["state", "send_at", "scheduled", "updated_at"])
+        # The send writes the final text itself: a save still waiting is not needed.
+        draft.actions.filter(kind=Kind.DRAFT_SAVE, started=False).delete()
+        return _act(
+            draft.account,
+            Kind.SEND,
+            [],
+            draft=draft,
+            not_before=due,
+            thread_gmail_id=draft.thread.gmail_id if draft.thread else "",
+        )
+
+
+def send_undo(*, draft: Draft) -> bool:
+    """Bring a waiting send back as a draft. False when the outbox has taken it already
+    (it is being sent, or was): then nothing changes."""
+    with transaction.atomic():
+        taken = not draft.actions.filter(kind=Kind.SEND, started=False).delete()[0]
+        if taken:
+            return False
+        Draft.objects.filter(pk=draft.pk).update(
+            state=Draft.State.EDITING, send_at=None, scheduled=False
+        )
+        draft.refresh_from_db()
+        _draft_save_queue(draft)
+    return True
+
+
+def draft_discard(*, draft: Draft) -> None:
+    """Delete the draft, here and (a moment later) at Gmail."""
+    with transaction.atomic():
+        draft = Draft.objects.select_for_update().get(pk=draft.pk)
+        if draft.state == Draft.State.QUEUED:
+            raise DraftBusy()
+        _gmail_draft_discard(draft)
+        draft.delete()
+
+
+def late_send_dismiss(*, draft: Draft) -> None:
+    """The user has read that a scheduled message went late; forget it."""
+    Draft.objects.filter(pk=draft.pk, state=Draft.State.SENT).delete()
+
+
+def _draft_save_queue(draft: Draft) -> None:
+    """One save waiting per draft is enough: it writes the draft as it is when the outbox
+    gets to it."""
+    if not draft.actions.filter(kind=Kind.DRAFT_SAVE, started=False).exists():
+        _act(draft.account, Kind.DRAFT_SAVE, [], draft=draft)
+
+
+def _gmail_draft_discard(draft: Draft) -> None:
+    """Queue the deletion of the draft's copy at Gmail (its pending saves go with it)."""
+    draft.actions.filter(kind=Kind.DRAFT_SAVE).delete()
+    if draft.gmail_draft_id:
+        # Not tied to the draft: the action outlives it.
+        _act(draft.account, Kind.DRAFT_DELETE, [], draft_gmail_id=draft.gmail_draft_id)
+
+
 def _act_on_thread(
     thread: Thread, kind: Kind, *, add: Sequence[str] = (), remove: Sequence[str] = ()
 ) -> OutboxAction:
@@ -223,6 +416,9 @@ def _act(
     remove: Sequence[str] = (),
     raw: str = "",
     thread_gmail_id: str = "",
+    draft: Draft | None = None,
+    not_before: dt.datetime | None = None,
+    draft_gmail_id: str = "",
 ) -> OutboxAction:
     spec = ACTIONS[kind]
     if not spec.allowed_with(account.granted_scopes):
@@ -235,12 +431,16 @@ def _act(
         remove_label_ids=[*spec.remove, *remove],
         raw=raw,
         thread_gmail_id=thread_gmail_id,
+        draft=draft,
+        not_before=not_before,
+        draft_gmail_id=draft_gmail_id,
     )
     with transaction.atomic():
         action.save()
         mirror.action_apply(account=account, action=action)
         # sync's receiver queues the flush, after commit.
-        outbox_action_queued.send(sender=OutboxAction, account_id=account.pk)
+        due = not_before if not_before and not_before > timezone.now() else None
+        outbox_action_queued.send(sender=OutboxAction, account_id=account.pk, due=due)
     return action
 
 

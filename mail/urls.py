@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mail.views import actions, images, lists, senders, thread
+from mail.views import actions, compose, images, lists, senders, thread
 
 app_name = "mail"
 urlpatterns = [
@@ -17,6 +17,14 @@ urlpatterns = [
     path("undo/", actions.undo, name="undo"),
     path("snooze/", actions.snooze, name="snooze"),
     path("thread/<int:thread_id>/", thread.thread_page, name="thread"),
+    path("compose/", compose.compose_page, name="compose"),
+    path("compose/<int:draft_id>/", compose.draft_page, name="draft"),
+    path("compose/<int:draft_id>/undo/", compose.send_undo, name="send_undo"),
+    path("compose/files/", compose.attach, name="compose_attach"),
+    path("compose/files/<int:file_id>/remove/", compose.file_remove, name="compose_file_remove"),
+    path("reply/<int:message_id>/", compose.reply_page, name="reply"),
+    path("scheduled/", compose.scheduled_page, name="scheduled"),
+    path("scheduled/<int:draft_id>/dismiss/", compose.late_send_dismiss, name="late_send_dismiss"),
     path(
         "failed/<int:action_id>/dismiss/",
         lists.dismiss_failed_action,

@@ -16,7 +16,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.credentials import NeedsReconnect
@@ -24,8 +24,10 @@ from accounts.models import GmailAccount
 from gmail.api import GmailClient
 from gmail.client import Json
 from gmail.errors import PermanentError, RetryLater, backoff_delay
+from mail import compose
 from mail.actions import Call
-from mail.models import Message, OutboxAction
+from mail.models import Draft, DraftAttachment, Message, OutboxAction
+from sync.attachments import attachment_data, decoded_chunks
 from sync.clients import gmail_client
 from sync.coordination import MailboxLimits, MailboxLock, coalesced_run
 
@@ -94,10 +96,13 @@ def _send_pending(account: GmailAccount, lock: MailboxLock, flushed: Flushed) ->
 
 def _next_group(account: GmailAccount) -> list[OutboxAction]:
     """The oldest pending action, with the ones right after it that can share its call."""
+    # A send waiting out its undo window or its scheduled time lets the rest go by: its
+    # own timed flush (or beat's sends_due) comes back for it.
+    waiting = Q(not_before__gt=timezone.now())
     pending = list(
-        OutboxAction.objects.filter(account=account, state=OutboxAction.State.PENDING).order_by(
-            "id"
-        )[:PENDING_WINDOW]
+        OutboxAction.objects.filter(account=account, state=OutboxAction.State.PENDING)
+        .exclude(waiting)
+        .order_by("id")[:PENDING_WINDOW]
     )
     if not pending:
         return []
@@ -138,7 +143,18 @@ def _write_back(gmail: GmailClient, group: list[OutboxAction]) -> None:
         case Call.BATCH_DELETE:
             gmail.call(spec.call, messages.batchDelete(userId="me", body={"ids": ids}))
         case Call.SEND:
-            _send_message(gmail, first)
+            if first.draft_id is None or _send_taken(first):
+                _send_message(gmail, first)
+        case Call.DRAFT_SAVE:
+            _draft_save(gmail, first)
+        case Call.DRAFT_DELETE:
+            try:
+                gmail.call(
+                    spec.call, gmail.users.drafts().delete(userId="me", id=first.draft_gmail_id)
+                )
+            except PermanentError as error:
+                if error.status != 404:  # gone already: nothing left to do
+                    raise
 
 
 class DraftVanished(PermanentError):
@@ -165,7 +181,11 @@ def _send_message(gmail: GmailClient, action: OutboxAction) -> None:
     """
     if action.sent_gmail_id:
         return
-    draft_id = action.draft_gmail_id or (action.attempts and _find_draft(gmail, action))
+    draft_id = (
+        action.draft_gmail_id
+        or _saved_draft_reuse(gmail, action)
+        or (action.attempts and _find_draft(gmail, action))
+    )
     if not draft_id:
         if action.attempts and _sent_before_drafts(gmail, action):
             return
@@ -182,6 +202,161 @@ def _send_message(gmail: GmailClient, action: OutboxAction) -> None:
             raise
         sent = _sent_copy(gmail, action, error)
     _record(action, sent_gmail_id=str(sent["id"]))
+    if action.draft_id is not None:
+        _draft_sent(action)
+
+
+# A scheduled send that went later than this after its time says so to its writer.
+LATE_AFTER = dt.timedelta(minutes=2)
+
+
+def _send_taken(action: OutboxAction) -> bool:
+    """Take a draft's send from the undo window: from here on Undo cannot have it. Its
+    MIME is made once, now, so that every retry sends the same bytes. False: the user
+    took it back first (mail.services.send_undo deleted it)."""
+    if not action.started:
+        taken = OutboxAction.objects.filter(
+            pk=action.pk, started=False, not_before__lte=timezone.now()
+        ).update(started=True)
+        if not taken:
+            return False
+        action.started = True
+    if not action.raw:
+        draft = _draft_of(action)
+        if draft is None:
+            return False  # discarded with its send: nothing to send
+        raw = compose.message_of(draft, fetch=_forwarded_bytes).as_bytes()
+        _record(action, raw=base64.urlsafe_b64encode(raw).decode())
+    return True
+
+
+def _draft_of(action: OutboxAction) -> Draft | None:
+    if action.draft_id is None:
+        return None
+    return Draft.objects.select_related("account", "thread").filter(pk=action.draft_id).first()
+
+
+def _forwarded_bytes(file: DraftAttachment) -> bytes:
+    """A forwarded file's bytes, from Gmail the first time, then kept with the draft (a
+    file gone from Gmail meanwhile is refused for good: the user is told)."""
+    if file.source is None:
+        raise PermanentError("a forwarded file is no longer in Gmail", status=404)
+    data = b"".join(decoded_chunks(attachment_data(file.source)))
+    DraftAttachment.objects.filter(pk=file.pk).update(data=data, size=len(data))
+    return data
+
+
+def _saved_draft_reuse(gmail: GmailClient, action: OutboxAction) -> str:
+    """The Gmail draft the user's typing was saved to, now holding the message to send
+    (so no second draft is left behind), if it is still as Tern saved it. "" otherwise:
+    gone, or edited in Gmail meanwhile, which Tern does not overwrite."""
+    if action.attempts:
+        return ""
+    draft = _draft_of(action)
+    if draft is None or not draft.gmail_draft_id or not _gmail_draft_is_ours(gmail, draft):
+        return ""
+    message: dict[str, str] = {"raw": _raw_with_outbox_id(action)}
+    if action.thread_gmail_id:
+        message["threadId"] = action.thread_gmail_id
+    try:
+        gmail.call(
+            "drafts.update",
+            gmail.users.drafts().update(
+                userId="me",
+                id=draft.gmail_draft_id,
+                body={"id": draft.gmail_draft_id, "message": message},
+            ),
+        )
+    except PermanentError as error:
+        if error.status != 404:
+            raise
+        return ""
+    _record(action, draft_gmail_id=draft.gmail_draft_id)
+    return draft.gmail_draft_id
+
+
+def _gmail_draft_is_ours(gmail: GmailClient, draft: Draft) -> bool | None:
+    """Whether Gmail's copy of the draft is the version Tern saved last (True), was
+    edited elsewhere since (False), or is gone (None)."""
+    try:
+        current = gmail.call(
+            "drafts.get",
+            gmail.users.drafts().get(userId="me", id=draft.gmail_draft_id, format="minimal"),
+        )
+    except PermanentError as error:
+        if error.status != 404:
+            raise
+        return None
+    return bool(current.get("message", {}).get("id") == draft.gmail_message_id)
+
+
+def _draft_sent(action: OutboxAction) -> None:
+    """The draft went: forget it, unless it was scheduled and went late (Tern or Gmail was
+    down at its time), which its writer is told until they dismiss it."""
+    now = timezone.now()
+    draft = _draft_of(action)
+    if draft is None:
+        return
+    late = draft.scheduled and draft.send_at is not None and now - draft.send_at > LATE_AFTER
+    if late:
+        Draft.objects.filter(pk=draft.pk).update(state=Draft.State.SENT, sent_at=now)
+        DraftAttachment.objects.filter(draft=draft).delete()
+        OutboxAction.objects.filter(pk=action.pk).delete()
+    else:
+        draft.delete()  # its send action with it
+
+
+def _draft_save(gmail: GmailClient, action: OutboxAction) -> None:
+    """Write the draft as it is now to its Gmail draft (drafts.update), or to a new one:
+    the first time, or when Gmail's copy was edited there meanwhile (kept, not
+    overwritten: the user is told), or is gone."""
+    draft = _draft_of(action)
+    if draft is None or draft.state != Draft.State.EDITING:
+        return  # discarded, or being sent: the send writes the final text
+    OutboxAction.objects.filter(pk=action.pk).update(started=True)
+    raw = compose.message_of(draft, fetch=_forwarded_bytes, for_gmail_drafts=True).as_bytes()
+    message: dict[str, str] = {"raw": base64.urlsafe_b64encode(raw).decode()}
+    if draft.thread is not None:
+        message["threadId"] = draft.thread.gmail_id
+    drafts = gmail.users.drafts()
+    conflict = False
+    draft_id = draft.gmail_draft_id or (
+        _find_saved_draft(gmail, draft) if draft.save_attempts else ""
+    )
+    if draft_id and draft_id == draft.gmail_draft_id:
+        ours = _gmail_draft_is_ours(gmail, draft)
+        conflict = ours is False
+        if not ours:
+            draft_id = ""
+    if draft_id:
+        saved = gmail.call(
+            "drafts.update",
+            drafts.update(userId="me", id=draft_id, body={"id": draft_id, "message": message}),
+        )
+    else:
+        # Counted first: a worker killed before the id is stored leaves a trace, and the
+        # retry looks for the draft it made (by DRAFT_ID_HEADER) instead of making another.
+        Draft.objects.filter(pk=draft.pk).update(save_attempts=F("save_attempts") + 1)
+        saved = gmail.call(
+            "drafts.create", drafts.create(userId="me", body={"message": message}), idempotent=False
+        )
+    stored = Draft.objects.filter(pk=draft.pk).update(
+        gmail_draft_id=saved["id"],
+        gmail_message_id=saved.get("message", {}).get("id", ""),
+        conflict=draft.conflict or conflict,
+    )
+    if not stored:  # discarded while it was being saved
+        _draft_discard(gmail, str(saved["id"]))
+
+
+def _find_saved_draft(gmail: GmailClient, draft: Draft) -> str:
+    """The Gmail draft an earlier save of `draft` made but did not live to record."""
+    listed = gmail.call(
+        "drafts.list", gmail.users.drafts().list(userId="me", maxResults=RECOVERY_WINDOW)
+    )
+    drafts = {d["message"]["id"]: d["id"] for d in listed.get("drafts", [])}
+    found = _carrying(gmail, list(drafts), compose.DRAFT_ID_HEADER, draft.message_id)
+    return drafts[found] if found else ""
 
 
 def _sent_copy(gmail: GmailClient, action: OutboxAction, gone: PermanentError) -> Json:
@@ -315,22 +490,22 @@ def _find_sent(gmail: GmailClient, action: OutboxAction) -> Json | None:
 
 def _carrying_outbox_id(gmail: GmailClient, action: OutboxAction, ids: list[str]) -> str | None:
     """The first of `ids` whose message carries this action's OUTBOX_ID_HEADER."""
+    return _carrying(gmail, ids, OUTBOX_ID_HEADER, _outbox_id(action))
+
+
+def _carrying(gmail: GmailClient, ids: list[str], header: str, wanted: str) -> str | None:
+    """The first of `ids` whose message has `header` with the value `wanted`."""
     messages = gmail.users.messages()
     fetched = gmail.batch(
         "messages.get",
         {
-            gid: messages.get(
-                userId="me", id=gid, format="metadata", metadataHeaders=[OUTBOX_ID_HEADER]
-            )
+            gid: messages.get(userId="me", id=gid, format="metadata", metadataHeaders=[header])
             for gid in ids
         },
     )
-    wanted = _outbox_id(action)
     for gid in ids:
         headers = (fetched.get(gid) or {}).get("payload", {}).get("headers", [])
-        if any(
-            h["name"].lower() == OUTBOX_ID_HEADER.lower() and h["value"] == wanted for h in headers
-        ):
+        if any(h["name"].lower() == header.lower() and h["value"] == wanted for h in headers):
             return gid
     return None
 

@@ -1,5 +1,6 @@
 """What sync does when the layers below it tell of a change (their signals)."""
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -34,5 +35,10 @@ def stop_watch(sender: type, account: GmailAccount, **kwargs: Any) -> None:
 
 
 @receiver(outbox_action_queued)
-def flush_outbox(sender: type, account_id: int, **kwargs: Any) -> None:
-    tasks.outbox_flush_enqueue(account_id)
+def flush_outbox(
+    sender: type, account_id: int, due: dt.datetime | None = None, **kwargs: Any
+) -> None:
+    if due is None:
+        tasks.outbox_flush_enqueue(account_id)
+    else:
+        tasks.outbox_flush_at(account_id, due)

@@ -79,6 +79,19 @@ def accounts_with_pending_actions() -> list[int]:
     )
 
 
+def accounts_with_sends_due(*, now: dt.datetime) -> list[int]:
+    return list(
+        OutboxAction.objects.filter(
+            not_before__lte=now,
+            started=False,
+            state=OutboxAction.State.PENDING,
+            account__status=GmailAccount.Status.ACTIVE,
+        )
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+
+
 def unfinished_full_syncs() -> list[int]:
     """Active mailboxes whose full sync has not finished."""
     return list(

@@ -82,6 +82,12 @@ def outbox_flush_enqueue(account_id: int) -> None:
     enqueue(outbox_flush, flag=Flag.OUTBOX_QUEUED, account_id=account_id)
 
 
+def outbox_flush_at(account_id: int, due: dt.datetime) -> None:
+    """A flush when a waiting send is due. One per send, with no flag: a later send's
+    must not wait for an earlier one's (beat's `sends_due` catches any that is lost)."""
+    enqueue(outbox_flush, eta=due, account_id=account_id)
+
+
 def mailbox_connected_enqueue(account_id: int) -> None:
     enqueue(mailbox_connected, account_id=account_id)
 
@@ -210,6 +216,14 @@ def outbox_flush(account_id: int) -> None:
             eta=flushed.retry_at,
             account_id=account_id,
         )
+
+
+@shared_task(name="sync.tasks.sends_due")
+def sends_due() -> None:
+    """Sends whose time has come (after the undo window, or scheduled) and that no flush
+    has taken yet: their own timed flush was lost, or Tern was down when it was due."""
+    for account_id in selectors.accounts_with_sends_due(now=timezone.now()):
+        outbox_flush_enqueue(account_id)
 
 
 @shared_task(name="sync.tasks.pending_outboxes_flush")

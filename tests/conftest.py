@@ -92,6 +92,7 @@ def no_celery(monkeypatch):
     a user action queues no Celery task (the hand-off is covered end to end with a real
     worker, in tests/sync/test_end_to_end.py)."""
     monkeypatch.setattr("sync.tasks.outbox_flush_enqueue", lambda account_id: None)
+    monkeypatch.setattr("sync.tasks.outbox_flush_at", lambda account_id, due: None)
 
 
 def pytest_terminal_summary(terminalreporter):

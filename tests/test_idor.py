@@ -10,7 +10,7 @@ cannot ship without its check. Forms that carry ids in their fields (`/mail/act/
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from mail.models import OutboxAction, TrustedSender
+from mail.models import Draft, DraftAttachment, OutboxAction, TrustedSender
 from tests.accounts.factories import GmailAccountFactory
 from tests.mail.factories import LabelFactory, MessageFactory, ThreadFactory
 
@@ -39,7 +39,16 @@ def alices(alice):
         account=account, kind="archive", state=OutboxAction.State.FAILED, message_ids=["x"]
     )
     sender = TrustedSender.objects.create(user=alice, address="carol@elsewhere.example")
+    draft = Draft.objects.create(account=account, message_id="<d1@example.com>", subject="Hi")
+    file = DraftAttachment.objects.create(
+        draft=draft, filename="a.txt", mime_type="text/plain", size=1, data=b"a"
+    )
     return {
+        "mail:draft": {"draft_id": draft.pk},
+        "mail:send_undo": {"draft_id": draft.pk},
+        "mail:late_send_dismiss": {"draft_id": draft.pk},
+        "mail:compose_file_remove": {"file_id": file.pk},
+        "mail:reply": {"message_id": message.pk},
         "mail:thread": {"thread_id": thread.pk},
         "mail:sender_forget": {"sender_id": sender.pk},
         "mail:account": {"account_id": account.pk},
@@ -88,7 +97,15 @@ def test_another_user_s_ids_are_404(client, alices, bob, method):
 
 
 # How the owner uses each: the POST-only ones by POST, the rest by GET.
-POST_ONLY = {"mail:dismiss_failed_action", "mail:sender_forget", "label_edit", "label_delete"}
+POST_ONLY = {
+    "mail:dismiss_failed_action",
+    "mail:sender_forget",
+    "label_edit",
+    "label_delete",
+    "mail:send_undo",
+    "mail:late_send_dismiss",
+    "mail:compose_file_remove",
+}
 
 
 def test_the_owner_reaches_her_own(client, alices, alice):

@@ -173,6 +173,14 @@ REQUEST_BODY_LIMITS = {
     "/mail/drafts/": 30 * 1024 * 1024,
 }
 
+# COMPOSE (mail/compose.py, mail/services.py)
+# ------------------------------------------------------------------------------
+# A message waits this long in the outbox after Send, while "Undo" brings the draft back
+# (0: sent at once, no Undo).
+UNDO_SEND_SECONDS = env.int("UNDO_SEND_SECONDS", default=10)
+if not 0 <= UNDO_SEND_SECONDS <= 60:
+    raise ImproperlyConfigured("UNDO_SEND_SECONDS must be between 0 and 60.")
+
 # IMAGE PROXY (mail/views/images.py)
 # ------------------------------------------------------------------------------
 # A remote image larger than this is refused, its download stopped at the limit.

@@ -116,11 +116,11 @@ def act(request: AuthenticatedHttpRequest) -> HttpResponse:
         return _refused(request, str(error))
     except (ActionNotAllowed, ValueError) as error:
         return _refused(request, str(error))
-    target = _local(request, "next") or reverse("mail:inbox")
+    target = local_path(request, "next") or reverse("mail:inbox")
     if name not in LEAVES:
-        target = _local(request, "here") or target
+        target = local_path(request, "here") or target
     if request.POST.get("quiet"):
-        return _see_other(target)
+        return see_other(target)
     one, many = DONE[name]
     toast = Toast(one if len(threads) == 1 else many.format(n=len(threads)))
     if name in UNDOABLE:
@@ -128,10 +128,10 @@ def act(request: AuthenticatedHttpRequest) -> HttpResponse:
             request, before, _label_ids(threads), state="mute" if name == "mute" else ""
         )
         if token:
-            undo_fields = {"undo": token, "next": _local(request, "next") or target}
+            undo_fields = {"undo": token, "next": local_path(request, "next") or target}
             toast = Toast(toast.text, reverse("mail:undo"), undo_fields)
     toast_after_redirect(request, toast)
-    return _see_other(target)
+    return see_other(target)
 
 
 @login_required
@@ -160,7 +160,7 @@ def undo(request: AuthenticatedHttpRequest) -> HttpResponse:
     except (ActionNotAllowed, ValueError) as error:
         return _refused(request, str(error))
     toast_after_redirect(request, Toast("Action undone."))
-    return _see_other(_local(request, "next") or reverse("mail:inbox"))
+    return see_other(local_path(request, "next") or reverse("mail:inbox"))
 
 
 @login_required
@@ -170,7 +170,7 @@ def snooze(request: AuthenticatedHttpRequest) -> HttpResponse:
     chosen local time (`until=at` with `until_at`), in the browser's time zone (`tz`)."""
     try:
         threads = _threads(request)
-        zone = _zone(request.POST.get("tz", ""))
+        zone = time_zone(request.POST.get("tz", ""))
         until = snooze_time(
             request.POST.get("until", ""), request.POST.get("until_at", ""), zone=zone
         )
@@ -186,11 +186,11 @@ def snooze(request: AuthenticatedHttpRequest) -> HttpResponse:
         return _refused(request, str(error))
     shown = timezone.localtime(until, zone).strftime("%a %b %-d, %H:%M")
     text = "Conversation snoozed" if len(threads) == 1 else f"{len(threads)} conversations snoozed"
-    target = _local(request, "next") or reverse("mail:inbox")
+    target = local_path(request, "next") or reverse("mail:inbox")
     token = _undo_token(request, before, _label_ids(threads), state="snooze")
     toast = Toast(f"{text} until {shown}.", reverse("mail:undo"), {"undo": token, "next": target})
     toast_after_redirect(request, toast)
-    return _see_other(target)
+    return see_other(target)
 
 
 def snooze_time(
@@ -220,7 +220,7 @@ def snooze_time(
     raise BadRequest("Choose when the conversation should come back.")
 
 
-def _zone(name: str) -> ZoneInfo:
+def time_zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name) if name else ZoneInfo(settings.TIME_ZONE)
     except (ZoneInfoNotFoundError, ValueError):
@@ -322,7 +322,7 @@ def _undo_token(
     return signing.dumps(payload, salt=UNDO_SALT)
 
 
-def _local(request: AuthenticatedHttpRequest, field: str) -> str:
+def local_path(request: AuthenticatedHttpRequest, field: str) -> str:
     """A path on this site from the form, or "" (never somewhere else)."""
     value = request.POST.get(field, "")
     if value.startswith("/") and url_has_allowed_host_and_scheme(
@@ -332,7 +332,7 @@ def _local(request: AuthenticatedHttpRequest, field: str) -> str:
     return ""
 
 
-def _see_other(url: str) -> HttpResponseRedirect:
+def see_other(url: str) -> HttpResponseRedirect:
     response = HttpResponseRedirect(url)
     response.status_code = 303  # the page to go on to, fetched with GET
     return response

@@ -11,8 +11,14 @@ from django.urls import reverse
 
 from accounts.http import AuthenticatedHttpRequest
 from mail import images, sanitize
-from mail.models import Attachment, Label, Message
-from mail.selectors import thread_labels, thread_messages, thread_of_user, trusted_addresses
+from mail.models import Attachment, Draft, Label, Message
+from mail.selectors import (
+    drafts_by_gmail_message,
+    thread_labels,
+    thread_messages,
+    thread_of_user,
+    trusted_addresses,
+)
 
 # Labels the page shows as markers or not at all, never as chips.
 UNCHIPPED = {"UNREAD", "STARRED", "IMPORTANT", "CHAT"}
@@ -36,6 +42,7 @@ class Shown:
     trackers: int = 0
     images_shown: bool = False
     sender_trusted: bool = False  # "Always show from this sender": images shown at once
+    draft: Draft | None = None  # a draft Tern wrote, which "Edit draft" reopens
 
 
 # A srcdoc iframe inherits the page's CSP on top of its own: the email's style attributes
@@ -65,6 +72,10 @@ def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpRespon
     ]
     labels = thread_labels(user=request.user, thread=thread)
     on = {label.gmail_id for label in labels if label.on}  # type: ignore[attr-defined]
+    if "DRAFT" in on:  # a query only for a thread with a draft
+        ours = drafts_by_gmail_message(user=request.user, gmail_ids=[m.gmail_id for m in messages])
+        for entry in shown:
+            entry.draft = ours.get(entry.message.gmail_id)
     context = {
         "thread": thread,
         "labels": [label for label in labels if label.gmail_id in on and _chip(label)],

@@ -6,7 +6,7 @@
   "use strict";
   const GO = { i: "/mail/", s: "/mail/label/STARRED/", t: "/mail/label/SENT/",
     d: "/mail/label/DRAFT/", a: "/mail/label/ALL/" };
-  const ACTION_KEYS = new Set(["e", "#", "!", "s", "I", "U", "l", "v", "b", "m", "u"]);
+  const ACTION_KEYS = new Set(["e", "#", "!", "s", "I", "U", "l", "v", "b", "m", "u", "r", "a", "f"]);
   let pendingG = 0;
 
   function rows() { return Array.from(document.querySelectorAll(".threads .thread")); }
@@ -73,6 +73,7 @@
     }
     else if (key === "z") { const undo = document.querySelector("#toast button"); if (undo) undo.click(); else done = false; }
     else if (key === "/") { const search = document.querySelector("[data-search]"); if (search) search.focus(); else done = false; }
+    else if (key === "c") { window.location.assign("/mail/compose/"); }
     else if (key === "?") { document.getElementById("keys-sheet")?.showModal(); }
     else if (ACTION_KEYS.has(key)) done = press(key);
     else done = false;

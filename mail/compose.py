@@ -1,0 +1,275 @@
+"""Writing mail: the checks a message passes before it is sent, the MIME a draft becomes
+at Gmail, and the draft a reply, reply all or forward starts from.
+
+Nothing here talks to Gmail: sync/outbox.py saves and sends what `message_of` makes,
+and hands it a way to fetch the bytes of forwarded files (`fetch`).
+"""
+
+import datetime as dt
+import email.utils
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from mail.models import Attachment, Draft, DraftAttachment, Message
+
+# Gmail takes up to 25 MB of attachments in one message.
+MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024
+MAX_RECIPIENTS = 500  # Gmail's limit per message
+MAX_SUBJECT = 998
+# The header by which a save retried after a crash finds the Gmail draft an earlier
+# attempt made (a send has its own: sync.outbox.OUTBOX_ID_HEADER).
+DRAFT_ID_HEADER = "X-Tern-Draft"
+REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv)\s*:", re.IGNORECASE)
+FORWARD_PREFIX = re.compile(r"^\s*(fwd?|wg|tr)\s*:", re.IGNORECASE)
+
+type Fetch = Callable[[DraftAttachment], bytes]
+
+
+class ComposeError(Exception):
+    """What stops a message from being sent, in words for its writer."""
+
+    message_is_safe = True  # Tern's own words, naming only what the user typed
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = problems
+
+
+def addresses(text: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """The (name, address) pairs of a To, Cc or Bcc field as typed, and what in it is not
+    an address ("bob", "carol@"), each as the user typed it."""
+    found, bad = [], []
+    for piece in _pieces(text):
+        name, address = email.utils.parseaddr(piece)
+        try:
+            validate_email(address)
+        except ValidationError:
+            bad.append(piece)
+        else:
+            found.append((name, address))
+    return found, bad
+
+
+def _pieces(text: str) -> list[str]:
+    """The field split at its commas and semicolons (Gmail's box takes both), except
+    those inside a quoted name or <...>."""
+    pieces, current, quoted, angled = [], "", False, False
+    for char in text:
+        if char in ",;" and not quoted and not angled:
+            pieces.append(current)
+            current = ""
+            continue
+        if char == '"' and not angled:
+            quoted = not quoted
+        elif char == "<" and not quoted:
+            angled = True
+        elif char == ">" and not quoted:
+            angled = False
+        current += char
+    pieces.append(current)
+    return [piece.strip() for piece in pieces if piece.strip()]
+
+
+def problems_before_send(draft: Draft) -> list[str]:
+    """Why this draft cannot be sent as it is; empty when it can."""
+    problems = []
+    recipients = 0
+    for title, text in (("To", draft.to), ("Cc", draft.cc), ("Bcc", draft.bcc)):
+        found, bad = addresses(text)
+        recipients += len(found)
+        problems += [f"{title}: “{typed}” is not an email address." for typed in bad]
+    if not recipients and not problems:
+        problems.append("Add at least one recipient.")
+    if recipients > MAX_RECIPIENTS:
+        problems.append(f"Gmail sends to at most {MAX_RECIPIENTS} recipients at once.")
+    problems += attachment_problems(draft.attachments.all())
+    return problems
+
+
+def attachment_problems(files: Iterable[DraftAttachment], *, adding: int = 0) -> list[str]:
+    total = sum(f.size for f in files) + adding
+    if total > MAX_ATTACHMENTS_BYTES:
+        return [
+            f"Attachments come to {_megabytes(total)}: Gmail sends at most "
+            f"{_megabytes(MAX_ATTACHMENTS_BYTES)} in one message."
+        ]
+    return []
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def message_of(draft: Draft, *, fetch: Fetch, for_gmail_drafts: bool = False) -> EmailMessage:
+    """The draft as an RFC 5322 message. `fetch` gives the bytes of a forwarded file
+    that Tern does not hold yet. A draft saved to Gmail's drafts carries DRAFT_ID_HEADER;
+    the message sent does not (it carries the outbox's own)."""
+    message = EmailMessage(policy=SMTP)
+    account = draft.account
+    message["From"] = display_address((account.display_name, draft.from_address or account.email))
+    for header, text in (("To", draft.to), ("Cc", draft.cc), ("Bcc", draft.bcc)):
+        found, _ = addresses(text)
+        if found:
+            message[header] = ", ".join(display_address(pair) for pair in found)
+    message["Subject"] = _one_line(draft.subject)[:MAX_SUBJECT]
+    message["Message-ID"] = draft.message_id
+    if draft.in_reply_to:
+        message["In-Reply-To"] = draft.in_reply_to
+    if draft.references:
+        message["References"] = draft.references
+    if for_gmail_drafts:
+        message[DRAFT_ID_HEADER] = draft.message_id
+    message.set_content(draft.body_text.replace("\r\n", "\n") or "\n")
+    for file in draft.attachments.all():
+        data = bytes(file.data) if file.data else fetch(file)
+        maintype, _, subtype = file.mime_type.partition("/")
+        if not subtype:
+            maintype, subtype = "application", "octet-stream"
+        message.add_attachment(
+            data,
+            maintype=maintype,
+            subtype=subtype,
+            filename=file.filename,
+            cid=file.content_id or None,
+        )
+    return message
+
+
+def display_address(pair: tuple[str, str]) -> str:
+    """An address as a person reads and types it: `Zoë <zoe@example.org>`, the name
+    quoted when it holds a comma or the like (encoded only in the MIME)."""
+    name, address = pair
+    name = _one_line(name)
+    if not name:
+        return address
+    if any(c in name for c in ',;:<>@"()[]\\.'):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{address}>"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def new_message_id(domain: str) -> str:
+    return email.utils.make_msgid(domain=domain or "tern.invalid")
+
+
+@dataclass
+class Start:
+    """What a reply, reply all or forward starts with, before the user types."""
+
+    mode: str
+    to: str = ""
+    cc: str = ""
+    subject: str = ""
+    body_text: str = ""
+    in_reply_to: str = ""
+    references: str = ""
+    forwarded: list[Attachment] = field(default_factory=list)
+
+
+def reply_start(message: Message, *, mode: str, own: set[str]) -> Start:
+    """A reply (mode "reply"), reply all ("reply_all") or forward ("forward") to
+    `message`; `own` holds the user's addresses, which reply all leaves out."""
+    quoted = _quote(message)
+    references = " ".join([*message.references.split(), message.rfc822_message_id]).strip()
+    if mode == Draft.Mode.FORWARD:
+        subject = (
+            message.subject if FORWARD_PREFIX.match(message.subject) else f"Fwd: {message.subject}"
+        )
+        return Start(
+            mode=mode,
+            subject=subject,
+            body_text="\n\n" + _forwarded(message),
+            # Threaded with the original in the sender's mailbox, as Gmail does.
+            in_reply_to=message.rfc822_message_id,
+            references=references,
+            forwarded=[
+                file for file in message.attachments.all() if file.mime_type != "message/rfc822"
+            ],
+        )
+    subject = message.subject if REPLY_PREFIX.match(message.subject) else f"Re: {message.subject}"
+    start = Start(
+        mode=mode,
+        subject=subject,
+        body_text="\n\n" + quoted,
+        in_reply_to=message.rfc822_message_id,
+        references=references,
+    )
+    sender = header_pairs(message.reply_to or message.sender)
+    from_me = any(address.lower() in own for _, address in header_pairs(message.sender))
+    # A reply to one's own message goes to whom it went to, as Gmail does.
+    first = header_pairs(message.to) if from_me else sender
+    to = _without(first, own) or first
+    cc: list[tuple[str, str]] = []
+    if mode == Draft.Mode.REPLY_ALL:
+        seen = {address.lower() for _, address in to}
+        to += _without(header_pairs(message.to), own | seen) if not from_me else []
+        seen = {address.lower() for _, address in to}
+        cc = _without(header_pairs(message.cc), own | seen)
+    start.to = ", ".join(display_address(pair) for pair in to)
+    start.cc = ", ".join(display_address(pair) for pair in cc)
+    return start
+
+
+def header_pairs(header: str) -> list[tuple[str, str]]:
+    """The (name, address) pairs of a From, To or Cc header as Gmail gives it: its
+    encoded-words decoded, so a name's quotes may be gone ("Zoë, Ltd <z@x.example>").
+    A piece without an @ is part of the next one's name, not an address of its own."""
+    pairs, name_so_far = [], ""
+    for piece in _pieces(header):
+        if "@" not in piece:
+            name_so_far += piece + ", "
+            continue
+        piece = name_so_far + piece
+        name_so_far = ""
+        if piece.endswith(">") and "<" in piece:
+            name, _, address = piece[:-1].rpartition("<")
+            name = name.strip().strip('"').strip()
+        else:
+            name, address = email.utils.parseaddr(piece)
+        if "@" in address:
+            pairs.append((name, address.strip()))
+    return pairs
+
+
+def _without(pairs: list[tuple[str, str]], addresses: set[str]) -> list[tuple[str, str]]:
+    kept, seen = [], set(addresses)
+    for name, address in pairs:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            kept.append((name, address))
+    return kept
+
+
+def _when(message: Message) -> str:
+    moment = message.date_header or message.internal_date
+    return moment.astimezone(dt.UTC).strftime("%a, %d %b %Y at %H:%M UTC")
+
+
+def _quote(message: Message) -> str:
+    name, address = email.utils.parseaddr(message.sender)
+    who = f"{name} <{address}>" if name else address
+    lines = (message.body_text or message.snippet).rstrip().splitlines()
+    quoted = "\n".join(f"> {line}" if line else ">" for line in lines)
+    return f"On {_when(message)}, {who} wrote:\n{quoted}\n"
+
+
+def _forwarded(message: Message) -> str:
+    head = [
+        "---------- Forwarded message ---------",
+        f"From: {message.sender}",
+        f"Date: {_when(message)}",
+        f"Subject: {message.subject}",
+        f"To: {message.to}",
+    ]
+    if message.cc:
+        head.append(f"Cc: {message.cc}")
+    return "\n".join(head) + "\n\n" + (message.body_text or message.snippet)
