@@ -37,6 +37,9 @@ class GmailAccount(models.Model):
     encrypted_credentials = models.BinaryField(blank=True, default=b"", editable=False)
     token_expiry = models.DateTimeField(null=True, blank=True)
     scopes = models.TextField(blank=True, help_text="Space-separated OAuth scopes granted.")
+    # The addresses the account sends as, from Gmail's settings.sendAs (sync/send_as.py):
+    # [{"email", "name", "reply_to", "signature" (HTML), "primary", "default"}].
+    send_as = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

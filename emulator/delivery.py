@@ -32,7 +32,9 @@ def classified(parsed: mime.Parsed, labels: set[str]) -> set[str]:
 def finalize_outgoing(
     raw: bytes, mailbox: Mailbox, now_ms: int, *, replace_message_id: bool = False
 ) -> bytes:
-    """Gmail sets From to the sender (no sendAs aliases here) and adds Message-ID and Date.
+    """Gmail keeps a From that is the sender's address or one of their send-as aliases
+    (settings.sendAs), sets it to the sender's address otherwise, and adds Message-ID and
+    Date.
 
     With `replace_message_id` the client's Message-ID gives way to one of Gmail's, as
     clients report of the API's sends (lieer #198, FlowCrypt #4273): the sender's copy
@@ -40,7 +42,8 @@ def finalize_outgoing(
     """
     parsed = mime.parse(raw)
     senders = mime.safe_getaddresses([parsed.header("From") or ""])
-    if not senders or senders[0][1].lower() != mailbox.email:
+    allowed = {mailbox.email, *(address.lower() for address in mailbox.send_as)}
+    if not senders or senders[0][1].lower() not in allowed:
         raw = mime.set_header(raw, "From", formataddr((mailbox.name, mailbox.email), "utf-8"))
     if replace_message_id or not parsed.header("Message-ID"):
         raw = mime.set_header(raw, "Message-ID", make_msgid(domain="mail.gmail.com"))

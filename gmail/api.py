@@ -63,6 +63,7 @@ COST = {
     "drafts.list": 5,
     "drafts.send": 100,
     "drafts.delete": 10,
+    "settings.sendAs.list": 1,
     "threads.list": 10,
     "threads.get": 10,
     "watch": 100,

@@ -7,15 +7,18 @@ and hands it a way to fetch the bytes of forwarded files (`fetch`).
 
 import datetime as dt
 import email.utils
+import html
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP
 
+import nh3
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from accounts.models import GmailAccount
 from mail.models import Attachment, Draft, DraftAttachment, Message
 
 # Gmail takes up to 25 MB of attachments in one message.
@@ -106,13 +109,82 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
+@dataclass(frozen=True)
+class FromChoice:
+    """An address the user may send from: an account's own, or one of its aliases
+    (Gmail's sendAs), with the name and signature Gmail keeps for it."""
+
+    account: GmailAccount
+    email: str
+    name: str = ""
+    reply_to: str = ""
+    signature: str = ""  # as text
+    default: bool = False
+
+    @property
+    def value(self) -> str:
+        """What the form's From posts: "<account id>:<address>"."""
+        return f"{self.account.pk}:{self.email}"
+
+    def __str__(self) -> str:
+        return display_address((self.name, self.email))
+
+
+def from_choices(accounts: Iterable[GmailAccount]) -> list[FromChoice]:
+    """Every address the user may send from, each account's own address first."""
+    choices = []
+    for account in accounts:
+        own = FromChoice(account, account.email.lower(), account.display_name)
+        aliases = []
+        for entry in account.send_as or []:
+            choice = FromChoice(
+                account,
+                str(entry.get("email", "")).lower(),
+                str(entry.get("name") or ""),
+                str(entry.get("reply_to") or ""),
+                signature_text(str(entry.get("signature") or "")),
+                bool(entry.get("default")),
+            )
+            if choice.email == own.email:
+                own = choice
+            elif choice.email:
+                aliases.append(choice)
+        choices += [own, *aliases]
+    return choices
+
+
+def from_choice(choices: list[FromChoice], account: GmailAccount, address: str) -> FromChoice:
+    """The account's choice for `address`, else its own address."""
+    mine = [choice for choice in choices if choice.account.pk == account.pk]
+    for choice in mine:
+        if choice.email == address.lower():
+            return choice
+    return mine[0] if mine else FromChoice(account, account.email.lower(), account.display_name)
+
+
+def signature_text(signature_html: str) -> str:
+    """A signature Gmail keeps as HTML, as plain text for the message's body."""
+    text = re.sub(r"(?i)<br\s*/?>|</(p|div|li|tr|h[1-6])>", "\n", signature_html)
+    return html.unescape(nh3.clean(text, tags=set())).strip()
+
+
+def with_signature(body: str, signature: str) -> str:
+    """A new message's body: room to write, then the signature (above any quote, as
+    Gmail places it)."""
+    if not signature:
+        return body
+    return "\n\n-- \n" + signature + body
+
+
 def message_of(draft: Draft, *, fetch: Fetch, for_gmail_drafts: bool = False) -> EmailMessage:
     """The draft as an RFC 5322 message. `fetch` gives the bytes of a forwarded file
     that Tern does not hold yet. A draft saved to Gmail's drafts carries DRAFT_ID_HEADER;
     the message sent does not (it carries the outbox's own)."""
     message = EmailMessage(policy=SMTP)
-    account = draft.account
-    message["From"] = display_address((account.display_name, draft.from_address or account.email))
+    sender = from_choice(from_choices([draft.account]), draft.account, draft.from_address)
+    message["From"] = display_address((sender.name, sender.email))
+    if sender.reply_to:
+        message["Reply-To"] = sender.reply_to
     for header, text in (("To", draft.to), ("Cc", draft.cc), ("Bcc", draft.bcc)):
         found, _ = addresses(text)
         if found:

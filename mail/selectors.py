@@ -491,12 +491,13 @@ def attachment_of_user(*, user: User, attachment_id: int) -> Attachment:
 
 
 def thread_messages(*, user: User, thread: Thread) -> list[Message]:
-    """The thread's messages, oldest first, each with `is_unread` and its attachments,
+    """The thread's messages, oldest first, each with `is_unread`, `is_draft` and its attachments,
     in two queries whatever the thread's length."""
     unread = MessageLabel.objects.filter(message=OuterRef("pk"), label__gmail_id="UNREAD")
+    draft = MessageLabel.objects.filter(message=OuterRef("pk"), label__gmail_id="DRAFT")
     return list(
         Message.objects.filter(thread=thread, account__user=user)
-        .annotate(is_unread=Exists(unread))
+        .annotate(is_unread=Exists(unread), is_draft=Exists(draft))
         .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("part_id")))
         .order_by("internal_date", "id")
     )

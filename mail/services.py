@@ -271,6 +271,39 @@ def draft_create(
     return draft
 
 
+def draft_adopt(*, message: Message) -> Draft:
+    """A draft written elsewhere (Gmail's web app, a phone), opened in Tern: a Tern
+    draft holding everything in it, which saves back to the same Gmail draft (the outbox
+    finds its draft id by the message's)."""
+    with transaction.atomic():
+        draft = Draft.objects.create(
+            account=message.account,
+            message_id=compose.new_message_id(message.account.email.rpartition("@")[2]),
+            mode=Draft.Mode.REPLY if message.in_reply_to else Draft.Mode.NEW,
+            thread=message.thread if message.thread.message_count > 1 else None,
+            in_reply_to=message.in_reply_to,
+            references=message.references,
+            gmail_message_id=message.gmail_id,
+            to=message.to,
+            cc=message.cc,
+            bcc=message.bcc,
+            subject=message.subject,
+            body_text=message.body_text,
+        )
+        DraftAttachment.objects.bulk_create(
+            DraftAttachment(
+                draft=draft,
+                filename=file.filename or "attachment",
+                mime_type=file.mime_type,
+                size=file.size,
+                source=file,
+                content_id=file.content_id,
+            )
+            for file in message.attachments.all()
+        )
+    return draft
+
+
 def draft_update(*, draft: Draft, typed: Typed, account: GmailAccount | None = None) -> Draft:
     """Keep what was typed, and save it to Gmail a moment later. A new `account` (the
     From changed to another of the user's accounts) moves the draft: its copy in the old

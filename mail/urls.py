@@ -23,6 +23,7 @@ urlpatterns = [
     path("compose/files/", compose.attach, name="compose_attach"),
     path("compose/files/<int:file_id>/remove/", compose.file_remove, name="compose_file_remove"),
     path("reply/<int:message_id>/", compose.reply_page, name="reply"),
+    path("draft/<int:message_id>/edit/", compose.draft_adopt, name="draft_adopt"),
     path("scheduled/", compose.scheduled_page, name="scheduled"),
     path("scheduled/<int:draft_id>/dismiss/", compose.late_send_dismiss, name="late_send_dismiss"),
     path(

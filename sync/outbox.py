@@ -47,11 +47,12 @@ MAX_REFERENCES = 10  # ids in a reply's References; each is short, the line stay
 
 @dataclass
 class Flushed:
-    """What a flush left to do: when to try again (None: nothing waits), and whether
-    Gmail refused an action, so a sync must show Gmail's truth again."""
+    """What a flush left to do: when to try again (None: nothing waits), whether Gmail
+    refused an action, so a sync must show Gmail's truth again, and whether it sent."""
 
     retry_at: dt.datetime | None = None
     refused: bool = False
+    sent: bool = False  # a message went: a sync brings it into its thread at once
 
 
 def outbox_flush(*, account_id: int) -> Flushed:
@@ -90,6 +91,7 @@ def _send_pending(account: GmailAccount, lock: MailboxLock, flushed: Flushed) ->
             flushed.refused = True
         else:
             OutboxAction.objects.filter(pk__in=[a.pk for a in group]).delete()
+            flushed.sent |= group[0].spec.call == Call.SEND and bool(group[0].sent_gmail_id)
         lock.extend()
     return None
 
@@ -320,6 +322,8 @@ def _draft_save(gmail: GmailClient, action: OutboxAction) -> None:
         message["threadId"] = draft.thread.gmail_id
     drafts = gmail.users.drafts()
     conflict = False
+    if not draft.gmail_draft_id and draft.gmail_message_id:
+        draft.gmail_draft_id = _draft_id_of_message(gmail, draft.gmail_message_id)
     draft_id = draft.gmail_draft_id or (
         _find_saved_draft(gmail, draft) if draft.save_attempts else ""
     )
@@ -347,6 +351,24 @@ def _draft_save(gmail: GmailClient, action: OutboxAction) -> None:
     )
     if not stored:  # discarded while it was being saved
         _draft_discard(gmail, str(saved["id"]))
+
+
+def _draft_id_of_message(gmail: GmailClient, gmail_message_id: str) -> str:
+    """The id of the Gmail draft whose message this is (a draft written elsewhere and
+    opened in Tern); "" if it is gone, or edited since (a newer message id)."""
+    token = None
+    for _ in range(20):  # 20 pages of 100 drafts: more than anyone keeps
+        listed = gmail.call(
+            "drafts.list",
+            gmail.users.drafts().list(userId="me", maxResults=100, pageToken=token),
+        )
+        for entry in listed.get("drafts", []):
+            if entry.get("message", {}).get("id") == gmail_message_id:
+                return str(entry["id"])
+        token = listed.get("nextPageToken")
+        if not token:
+            break
+    return ""
 
 
 def _find_saved_draft(gmail: GmailClient, draft: Draft) -> str:

@@ -20,7 +20,7 @@ from accounts.credentials import NeedsReconnect
 from accounts.models import GmailAccount
 from gmail.errors import RetryLater, SyncError
 from mail import services as mail_services
-from sync import outbox, selectors, services
+from sync import outbox, selectors, send_as, services
 from sync.coordination import Flag, flag_pop, flag_set
 from sync.models import SyncStatus
 from sync.services import Outcome, Result
@@ -101,6 +101,7 @@ def mailbox_connected(account_id: int) -> None:
     # A failure is recorded on the watch, and the hourly renewal tries again.
     with contextlib.suppress(SyncError, NeedsReconnect):
         services.watch_register(account=account)
+    _send_as_refresh(account)
     mailbox_sync_enqueue(account_id)
     outbox_flush_enqueue(account_id)
 
@@ -200,14 +201,28 @@ def watch_renew(account_id: int) -> None:
     account = GmailAccount.objects.filter(pk=account_id).first()
     if account is not None and account.is_active:
         services.watch_register(account=account)
+        _send_as_refresh(account)  # aliases added in Gmail since show up within days
+
+
+def _send_as_refresh(account: GmailAccount) -> None:
+    """Compose's From addresses; on failure the ones read before stay (the account's own
+    address is always offered), and the next renewal reads them again."""
+    try:
+        send_as.send_as_refresh(account=account)
+    except (SyncError, NeedsReconnect) as error:
+        logger.warning(
+            "could not read send-as addresses",
+            extra={"account_id": account.pk, "error": type(error).__name__},
+        )
 
 
 @shared_task(name="sync.tasks.outbox_flush", acks_late=True)
 def outbox_flush(account_id: int) -> None:
     flag_pop(Flag.OUTBOX_QUEUED, account_id)
     flushed = outbox.outbox_flush(account_id=account_id)
-    if flushed.refused:
-        # The mirror showed a change Gmail refused: a sync shows Gmail's truth again.
+    if flushed.refused or flushed.sent:
+        # The mirror showed a change Gmail refused: a sync shows Gmail's truth again. Or
+        # a message went: a sync shows it in its thread now, not when Gmail's push comes.
         mailbox_sync_enqueue(account_id)
     if flushed.retry_at is not None:
         enqueue(

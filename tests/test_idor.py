@@ -49,6 +49,7 @@ def alices(alice):
         "mail:late_send_dismiss": {"draft_id": draft.pk},
         "mail:compose_file_remove": {"file_id": file.pk},
         "mail:reply": {"message_id": message.pk},
+        "mail:draft_adopt": {"message_id": message.pk},
         "mail:thread": {"thread_id": thread.pk},
         "mail:sender_forget": {"sender_id": sender.pk},
         "mail:account": {"account_id": account.pk},
@@ -105,6 +106,7 @@ POST_ONLY = {
     "mail:send_undo",
     "mail:late_send_dismiss",
     "mail:compose_file_remove",
+    "mail:draft_adopt",
 }
 
 

@@ -26,6 +26,7 @@ from mail.models import Draft, Message
 from mail.selectors import (
     draft_attachment_of_user,
     draft_of_user,
+    drafts_by_gmail_message,
     message_of_user,
     own_addresses,
     scheduled_drafts,
@@ -44,8 +45,16 @@ def compose_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         return compose_post(request)
     accounts = _accounts(request)
-    typed = services.Typed(to=request.GET.get("to", "")[:2000])
-    return _page(request, draft=None, typed=typed, account=accounts[0] if accounts else None)
+    if not accounts:
+        return _page(request, draft=None, typed=services.Typed(), account=None)
+    choices = compose.from_choices(accounts[:1])
+    sender = next((c for c in choices if c.default), choices[0])
+    typed = services.Typed(
+        to=request.GET.get("to", "")[:2000],
+        body_text=compose.with_signature("", sender.signature),
+        from_address=sender.email,
+    )
+    return _page(request, draft=None, typed=typed, account=accounts[0])
 
 
 @login_required
@@ -62,8 +71,13 @@ def reply_page(request: AuthenticatedHttpRequest, message_id: int) -> HttpRespon
     the user's messages, filled in and quoted, stored once the user types."""
     message = message_of_user(user=request.user, message_id=message_id)
     start = _start(request, message, request.GET.get("mode", Draft.Mode.REPLY))
+    sender = _replying_as(message)
     typed = services.Typed(
-        to=start.to, cc=start.cc, subject=start.subject, body_text=start.body_text
+        to=start.to,
+        cc=start.cc,
+        subject=start.subject,
+        body_text=compose.with_signature(start.body_text, sender.signature),
+        from_address=sender.email,
     )
     return _page(
         request, draft=None, typed=typed, account=message.account, start=start, replying=message
@@ -125,6 +139,18 @@ def _send_time(request: AuthenticatedHttpRequest) -> dt.datetime:
     if at > now + dt.timedelta(days=366 * 2):
         raise BadRequest("Tern schedules a message at most two years ahead.")
     return at
+
+
+@login_required
+@require_POST
+def draft_adopt(request: AuthenticatedHttpRequest, message_id: int) -> HttpResponse:
+    """ "Edit draft" on a draft written elsewhere: open it in compose, everything in place."""
+    message = message_of_user(user=request.user, message_id=message_id)
+    if not message.labels.filter(gmail_id="DRAFT").exists():
+        raise BadRequest("This message is not a draft.")
+    ours = drafts_by_gmail_message(user=request.user, gmail_ids=[message.gmail_id])
+    draft = ours.get(message.gmail_id) or services.draft_adopt(message=message)
+    return see_other(draft.get_absolute_url())
 
 
 @login_required
@@ -204,7 +230,18 @@ def _accounts(request: AuthenticatedHttpRequest) -> list[GmailAccount]:
     return list(GmailAccount.objects.filter(user=request.user, status=GmailAccount.Status.ACTIVE))
 
 
-def _typed(request: AuthenticatedHttpRequest) -> services.Typed:
+def _replying_as(message: Message) -> compose.FromChoice:
+    """The address a reply goes from: the one of the account's the message was sent
+    to, else the account's default."""
+    choices = compose.from_choices([message.account])
+    addressed = {a.lower() for _, a in compose.header_pairs(f"{message.to}, {message.cc}")}
+    for choice in choices:
+        if choice.email in addressed:
+            return choice
+    return next((c for c in choices if c.default), choices[0])
+
+
+def _typed(request: AuthenticatedHttpRequest, from_address: str) -> services.Typed:
     post = request.POST
     return services.Typed(
         to=post.get("to", ""),
@@ -212,6 +249,7 @@ def _typed(request: AuthenticatedHttpRequest) -> services.Typed:
         bcc=post.get("bcc", ""),
         subject=post.get("subject", ""),
         body_text=post.get("body", ""),
+        from_address=from_address,
     )
 
 
@@ -229,20 +267,23 @@ def _typed_of(draft: Draft) -> services.Typed:
 def _draft_kept(request: AuthenticatedHttpRequest, *, force: bool = False) -> Draft | None:
     """The form's draft with what was typed kept in it: the one it names, or a new one
     when something was typed (or `force`: files were added). None: nothing to keep."""
-    typed = _typed(request)
-    account = get_object_or_404(
-        GmailAccount,
-        pk=_number(request.POST.get("account")),
-        user=request.user,
-        status=GmailAccount.Status.ACTIVE,
+    # From: "<account id>:<address>" (an account's own address or an alias), or the
+    # account's id alone.
+    account_id, _, address = request.POST.get("from", request.POST.get("account", "")).partition(
+        ":"
     )
+    account = get_object_or_404(
+        GmailAccount, pk=_number(account_id), user=request.user, status=GmailAccount.Status.ACTIVE
+    )
+    sender = compose.from_choice(compose.from_choices([account]), account, address)
+    typed = _typed(request, "" if sender.email == account.email.lower() else sender.email)
     draft_id = _number(request.POST.get("draft"))
     if draft_id:
         draft = draft_of_user(user=request.user, draft_id=draft_id)
         if draft.state != Draft.State.EDITING:
             return draft  # being sent: what it holds is what goes
         return services.draft_update(draft=draft, typed=typed, account=account)
-    if not force and typed == services.Typed():
+    if not force and typed == services.Typed(from_address=typed.from_address):
         return None
     start, thread = None, None
     replying_id = _number(request.POST.get("reply_to"))
@@ -305,6 +346,10 @@ def _page(
         "typed": typed,
         "account": account,
         "accounts": accounts,
+        "from_choices": compose.from_choices(accounts),
+        "from_value": compose.from_choice(
+            compose.from_choices([account]), account, typed.from_address
+        ).value,
         "mode": mode,
         "mode_title": Draft.Mode(mode).label,
         "replying": replying,

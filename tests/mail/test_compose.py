@@ -19,6 +19,7 @@ from mail.models import Draft, DraftAttachment, OutboxAction, Thread
 from support.mailbox import sync_until_done as sync
 from sync.outbox import outbox_flush
 from sync.selectors import accounts_with_sends_due
+from sync.send_as import send_as_refresh
 from tests.sync.chaos import WorkerKilled
 from tests.sync.helpers import deliver, raw_message
 from tests.sync.test_outbox_send import crash_at
@@ -81,7 +82,7 @@ def test_the_compose_page_offers_every_field_and_stores_nothing(signed_in, mailb
 
     assert page.status_code == 200
     html = page.content.decode()
-    for name in ("account", "to", "cc", "bcc", "subject", "body", "files"):
+    for name in ("from", "to", "cc", "bcc", "subject", "body", "files"):
         assert f'name="{name}"' in html
     assert 'value="send"' in html and 'value="schedule"' in html
     assert not Draft.objects.exists()
@@ -147,7 +148,8 @@ def test_a_sent_message_reaches_bob_and_leaves_no_draft(signed_in, mailbox, gmai
         subject="Dinner",
         body="Friday at 8?",
     )
-    flush(mailbox)
+    # The flush says it sent, so that its task syncs the sent message in at once.
+    assert outbox_flush(account_id=mailbox.pk).sent
 
     [(_, message)] = received(bob)
     assert message["Subject"] == "Dinner"
@@ -481,3 +483,125 @@ def test_a_reply_draft_shows_in_its_thread_and_reopens(signed_in, mailbox, bob):
     page = signed_in.get(reverse("mail:thread", args=[message.thread_id])).content.decode()
 
     assert f'href="{draft.get_absolute_url()}">Edit draft' in page
+
+
+@pytest.fixture
+def with_alias(emulator, mailbox):
+    emulator.add_send_as(
+        mailbox.email,
+        mailbox.email,
+        displayName="Alice Example",
+        signature="Alice<br>Sent with <b>Tern</b> &amp; love",
+        isDefault=True,
+    )
+    emulator.add_send_as(
+        mailbox.email,
+        "alice@work.example",
+        displayName="Alice at Work",
+        replyToAddress="desk@work.example",
+        signature="<div>Team Tern</div>",
+    )
+    send_as_refresh(account=mailbox)
+    return mailbox
+
+
+def test_from_offers_the_aliases_gmail_verified_with_their_signatures(signed_in, with_alias):
+    page = signed_in.get(reverse("mail:compose")).content.decode()
+
+    assert f'<option value="{with_alias.pk}:alice@example.com" selected>' in page
+    assert (
+        f'value="{with_alias.pk}:alice@work.example">Alice at Work &lt;alice@work.example&gt;'
+        in page
+    )
+    assert "\n\n-- \nAlice\nSent with Tern &amp; love</textarea>" in page  # text, escaped once
+
+
+def test_a_message_sent_from_an_alias_goes_as_the_alias_with_its_reply_to(
+    signed_in, with_alias, bob, at_once
+):
+    post(
+        signed_in,
+        with_alias,
+        "send",
+        **{"from": f"{with_alias.pk}:alice@work.example"},
+        to=BOB,
+        subject="From work",
+        body="Hello",
+    )
+    flush(with_alias)
+
+    [(_, message)] = received(bob)
+    assert message["From"].addresses[0].addr_spec == "alice@work.example"
+    assert message["From"].addresses[0].display_name == "Alice at Work"
+    assert message["Reply-To"] == "desk@work.example"
+
+
+def test_a_reply_goes_from_the_alias_it_was_sent_to(signed_in, with_alias, gmail):
+    deliver(gmail, raw_message(to="alice@work.example", subject="Invoice"))
+    sync(with_alias)
+    message = Thread.objects.get().messages.get()
+
+    page = signed_in.get(reverse("mail:reply", args=[message.pk])).content.decode()
+
+    assert f'<option value="{with_alias.pk}:alice@work.example" selected>' in page
+    assert "-- \nTeam Tern\n\nOn " in page  # the alias's signature, above the quote
+
+
+def test_a_draft_written_in_gmail_reopens_in_tern_and_saves_back_to_itself(
+    signed_in, mailbox, gmail, bob, at_once
+):
+    theirs = email.message.EmailMessage()
+    theirs["To"] = BOB
+    theirs["Subject"] = "Written on the phone"
+    theirs.set_content("Started on the bus")
+    theirs.add_attachment(
+        b"%PDF-1.4 plan", maintype="application", subtype="pdf", filename="plan.pdf"
+    )
+    raw = base64.urlsafe_b64encode(theirs.as_bytes()).decode()
+    created = gmail.users().drafts().create(userId="me", body={"message": {"raw": raw}}).execute()
+    sync(mailbox)
+    message = Thread.objects.get().messages.get()
+    thread_page = signed_in.get(reverse("mail:thread", args=[message.thread_id])).content.decode()
+    assert reverse("mail:draft_adopt", args=[message.pk]) in thread_page
+    assert "Reply all" not in thread_page  # a draft is edited, not answered
+
+    opened = signed_in.post(reverse("mail:draft_adopt", args=[message.pk]))
+    draft = Draft.objects.get()
+    assert opened["Location"] == draft.get_absolute_url()
+    page = signed_in.get(opened["Location"]).content.decode()
+    assert 'value="Written on the phone"' in page and "Started on the bus" in page
+    assert "plan.pdf" in page
+    assert (
+        signed_in.post(reverse("mail:draft_adopt", args=[message.pk]))["Location"]
+        == opened["Location"]
+    )
+
+    post(
+        signed_in,
+        mailbox,
+        "autosave",
+        draft=draft.pk,
+        to=BOB,
+        subject="Written on the phone",
+        body="Finished at my desk",
+    )
+    flush(mailbox)
+    drafts = gmail_drafts(gmail)
+    assert list(drafts) == [created["id"]]  # the same Gmail draft, not a second one
+    assert drafts[created["id"]].get_body(("plain",)).get_content().strip() == "Finished at my desk"
+    assert [p.get_filename() for p in drafts[created["id"]].iter_attachments()] == ["plan.pdf"]
+
+    post(
+        signed_in,
+        mailbox,
+        "send",
+        draft=draft.pk,
+        to=BOB,
+        subject="Written on the phone",
+        body="Finished at my desk",
+    )
+    flush(mailbox)
+    [(_, sent)] = received(bob)
+    [part] = list(sent.iter_attachments())
+    assert part.get_content() == b"%PDF-1.4 plan"
+    assert gmail_drafts(gmail) == {}
