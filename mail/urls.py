@@ -21,6 +21,7 @@ urlpatterns = [
     path("compose/<int:draft_id>/", compose.draft_page, name="draft"),
     path("compose/<int:draft_id>/undo/", compose.send_undo, name="send_undo"),
     path("compose/files/", compose.attach, name="compose_attach"),
+    path("compose/people/", compose.people, name="compose_people"),
     path("compose/files/<int:file_id>/remove/", compose.file_remove, name="compose_file_remove"),
     path("reply/<int:message_id>/", compose.reply_page, name="reply"),
     path("draft/<int:message_id>/edit/", compose.draft_adopt, name="draft_adopt"),

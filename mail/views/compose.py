@@ -23,6 +23,7 @@ from accounts.http import AuthenticatedHttpRequest
 from accounts.models import GmailAccount
 from mail import compose, services
 from mail.models import Draft, Message
+from mail.people import suggestions
 from mail.selectors import (
     draft_attachment_of_user,
     draft_of_user,
@@ -210,6 +211,22 @@ def file_remove(request: AuthenticatedHttpRequest, file_id: int) -> HttpResponse
         draft = draft_of_user(user=request.user, draft_id=draft.pk)
         return render(request, "mail/_compose_files.html", {"draft": draft})
     return see_other(draft.get_absolute_url())
+
+
+@login_required
+@require_POST
+def people(request: AuthenticatedHttpRequest) -> JsonResponse:
+    """Suggestions for the address being typed (`q`), best first. A POST, so that what
+    is typed never lands in a URL or an access log."""
+    found = suggestions(user=request.user, typed=request.POST.get("q", "")[:100])
+    return JsonResponse(
+        {
+            "people": [
+                {"name": person.name, "address": person.address, "value": str(person)}
+                for person in found
+            ]
+        }
+    )
 
 
 @login_required

@@ -64,9 +64,12 @@
     window.addEventListener("pagehide", leave);
 
     form.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      if (event.key !== "Enter") return;
+      if (event.ctrlKey || event.metaKey) {
         event.preventDefault();
         form.querySelector("[data-key-send]").click();
+      } else if (event.target.matches("input:not([type=file]):not([type=datetime-local])")) {
+        event.preventDefault();  // Enter in To or Subject does not send the message
       }
     });
 

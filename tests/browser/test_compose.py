@@ -70,7 +70,7 @@ def test_reply_with_an_attachment_reaches_bob_in_his_thread(
     page.get_by_role("link", name="Reply", exact=True).click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Reply")
-    expect(page.get_by_label("To")).to_have_value(f"Bob Example <{BOB}>")
+    expect(page.get_by_role("combobox", name="To")).to_have_value(f"Bob Example <{BOB}>")
     expect(page.get_by_label("Subject")).to_have_value("Re: Weekend trip")
     body = page.get_by_role("textbox", name="Message", exact=True)
     expect(body).to_be_focused()
@@ -114,7 +114,18 @@ def test_undo_send_brings_the_message_back_and_nothing_reaches_gmail(
     settings.UNDO_SEND_SECONDS = 30
     signed_in_with_bobs_mail(page, live_server, google)
     page.get_by_role("link", name="Compose").click()
-    page.get_by_label("To").fill(BOB)
+    to = page.get_by_role("combobox", name="To")
+    expect(to).to_be_focused()
+    to.press_sequentially("bo")  # Bob wrote to Alice: he is suggested
+    suggestion = page.get_by_role("option", name="Bob Example")
+    expect(suggestion).to_be_visible()
+    expect(to).to_have_attribute("aria-expanded", "true")
+    assert serious_violations(page) == []
+    page.screenshot(path=tmp_path / "compose-suggestions.png")
+    to.press("ArrowDown")
+    expect(suggestion).to_have_attribute("aria-selected", "true")
+    to.press("Enter")  # takes the suggestion; Enter never sends
+    expect(to).to_have_value(f"Bob Example <{BOB}>, ")
     page.get_by_label("Subject").fill("Second thoughts")
     page.get_by_role("textbox", name="Message", exact=True).fill("I may regret this.")
     page.get_by_role("button", name="Send", exact=True).click()
@@ -140,7 +151,7 @@ def test_what_is_typed_survives_a_reload(page, live_server, google, tmp_path):
     signed_in_with_bobs_mail(page, live_server, google)
     page.goto(f"{live_server.url}/mail/compose/")
     assert serious_violations(page) == []
-    page.get_by_label("To").fill(BOB)
+    page.get_by_role("combobox", name="To").fill(BOB)
     page.get_by_label("Subject").fill("Half written")
     page.get_by_role("textbox", name="Message", exact=True).press_sequentially(
         "Dear Bob, I was thinking"
