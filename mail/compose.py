@@ -198,6 +198,8 @@ def message_of(draft: Draft, *, fetch: Fetch, for_gmail_drafts: bool = False) ->
     if for_gmail_drafts:
         message[DRAFT_ID_HEADER] = draft.message_id
     message.set_content(draft.body_text.replace("\r\n", "\n") or "\n")
+    if draft.body_html:
+        message.add_alternative(_html_document(draft.body_html), subtype="html")
     for file in draft.attachments.all():
         data = bytes(file.data) if file.data else fetch(file)
         maintype, _, subtype = file.mime_type.partition("/")
@@ -223,6 +225,10 @@ def display_address(pair: tuple[str, str]) -> str:
     if any(c in name for c in ',;:<>@"()[]\\.'):
         name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return f"{name} <{address}>"
+
+
+def _html_document(body: str) -> str:
+    return f'<!doctype html><html><head><meta charset="utf-8"></head><body>{body}</body></html>'
 
 
 def _one_line(text: str) -> str:

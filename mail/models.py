@@ -414,6 +414,8 @@ class Draft(models.Model):
     bcc = models.TextField(blank=True)
     subject = models.TextField(blank=True)
     body_text = models.TextField(blank=True)
+    # Rich mode's HTML (mail.sanitize.compose_html), sent beside body_text; empty: plain.
+    body_html = models.TextField(blank=True)
     mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.NEW)
     # A reply or forward: the thread it joins at Gmail, and the headers that thread it.
     thread = models.ForeignKey(

@@ -12,14 +12,14 @@ import datetime as dt
 import email.message
 import email.utils
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import GmailAccount, User
-from mail import compose, mirror
+from mail import compose, mirror, sanitize
 from mail.actions import ACTIONS, ActionNotAllowed, Call, Kind
 from mail.labels import label_change_problem
 from mail.models import (
@@ -225,6 +225,7 @@ class Typed:
     subject: str = ""
     body_text: str = ""
     from_address: str = ""
+    body_html: str = ""  # rich mode's, sanitised when kept
 
 
 class DraftBusy(Exception):
@@ -246,6 +247,7 @@ def draft_create(
     """A new draft of `account` holding what was typed (a reply's or forward's `start`
     gives its mode, headers and forwarded files), saved to Gmail a moment later."""
     with transaction.atomic():
+        typed = _cleaned(typed)
         draft = Draft.objects.create(
             account=account,
             message_id=compose.new_message_id(account.email.rpartition("@")[2]),
@@ -269,6 +271,13 @@ def draft_create(
             )
         _draft_save_queue(draft)
     return draft
+
+
+def _cleaned(typed: Typed) -> Typed:
+    """What was typed, rich mode's HTML through compose's allowlist."""
+    if not typed.body_html:
+        return typed
+    return replace(typed, body_html=sanitize.compose_html(typed.body_html))
 
 
 def draft_adopt(*, message: Message) -> Draft:
@@ -318,7 +327,7 @@ def draft_update(*, draft: Draft, typed: Typed, account: GmailAccount | None = N
             draft.gmail_draft_id = draft.gmail_message_id = ""
             draft.save_attempts = 0
             draft.thread = None  # a thread is one account's
-        for name, value in asdict(typed).items():
+        for name, value in asdict(_cleaned(typed)).items():
             setattr(draft, name, value)
         draft.save()
         _draft_save_queue(draft)

@@ -28,6 +28,7 @@ from mail.selectors import (
     draft_attachment_of_user,
     draft_of_user,
     drafts_by_gmail_message,
+    late_sends,
     message_of_user,
     own_addresses,
     scheduled_drafts,
@@ -232,7 +233,11 @@ def people(request: AuthenticatedHttpRequest) -> JsonResponse:
 @login_required
 @require_GET
 def scheduled_page(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return render(request, "mail/scheduled.html", {"drafts": scheduled_drafts(user=request.user)})
+    context = {
+        "drafts": scheduled_drafts(user=request.user),
+        "late": late_sends(user=request.user),
+    }
+    return render(request, "mail/scheduled.html", context)
 
 
 @login_required
@@ -267,6 +272,7 @@ def _typed(request: AuthenticatedHttpRequest, from_address: str) -> services.Typ
         subject=post.get("subject", ""),
         body_text=post.get("body", ""),
         from_address=from_address,
+        body_html=post.get("body_html", "") if post.get("rich") == "1" else "",
     )
 
 
@@ -278,6 +284,7 @@ def _typed_of(draft: Draft) -> services.Typed:
         subject=draft.subject,
         body_text=draft.body_text,
         from_address=draft.from_address,
+        body_html=draft.body_html,
     )
 
 

@@ -60,6 +60,7 @@
         if (response.ok) people = (await response.json()).people;
       } catch (error) { people = []; }
       if (ask !== asked) return;  // an older answer, after a newer question
+      if (document.activeElement !== input) { close(); return; }  // the writer moved on
       list.replaceChildren();
       people.forEach((person, i) => {
         const option = document.createElement("li");

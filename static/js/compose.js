@@ -99,9 +99,10 @@
     const first = form.querySelector("[data-autofocus]");
     if (first && !first.value) first.focus();
     else if (first) {
-      const body = form.querySelector("textarea");
+      const rich = form.querySelector("[data-rich-editor]");
+      const body = rich && !rich.hidden ? rich : form.querySelector("textarea");
       body.focus();
-      body.setSelectionRange(0, 0);
+      if (body.setSelectionRange) body.setSelectionRange(0, 0);
     }
   }
 

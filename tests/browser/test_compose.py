@@ -171,3 +171,30 @@ def test_what_is_typed_survives_a_reload(page, live_server, google, tmp_path):
 
 def _only_draft():
     return Draft.objects.get().pk
+
+
+def test_rich_mode_sends_bold_text_as_html(page, live_server, google, settings, tmp_path):
+    settings.UNDO_SEND_SECONDS = 0
+    signed_in_with_bobs_mail(page, live_server, google)
+    page.goto(f"{live_server.url}/mail/compose/")
+    page.get_by_role("combobox", name="To").fill(BOB)
+    page.get_by_label("Subject").fill("Formatted")
+    page.get_by_role("button", name="Formatting").click()
+    editor = page.get_by_role("textbox", name="Message", exact=True)
+    expect(editor).to_be_focused()
+    editor.press_sequentially("Hello ")
+    page.get_by_role("button", name="Bold").click()
+    editor.press_sequentially("world")
+    page.get_by_role("button", name="• List").click()
+    expect(page.locator("#save-status")).to_have_text("Draft saved")
+    assert serious_violations(page) == []
+    page.emulate_media(color_scheme="dark")
+    page.screenshot(path=tmp_path / "compose-rich-dark.png", full_page=True)
+
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("#toast")).to_contain_text("Message sent.")
+    flush()
+    [(_, message)] = bobs_mail(google)
+    html = message.get_body(("html",)).get_content()
+    assert "<b>world</b>" in html and "<li>" in html
+    assert message.get_body(("plain",)).get_content().strip().startswith("Hello world")

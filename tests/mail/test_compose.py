@@ -392,6 +392,11 @@ def test_a_scheduled_send_goes_once_after_downtime_and_says_it_was_late(signed_i
     draft.refresh_from_db()
     assert draft.state == Draft.State.SENT  # kept to say it went late
     assert accounts_with_sends_due(now=timezone.now()) == []
+    notice = signed_in.get(reverse("mail:scheduled")).content.decode()
+    assert "Sent late:" in notice and "“Later” was scheduled for" in notice
+    signed_in.post(reverse("mail:late_send_dismiss", args=[draft.pk]))
+    assert "Sent late:" not in signed_in.get(reverse("mail:scheduled")).content.decode()
+    assert not Draft.objects.exists()
 
 
 def test_a_scheduled_send_can_be_cancelled_back_to_a_draft(signed_in, mailbox, bob):
@@ -605,3 +610,64 @@ def test_a_draft_written_in_gmail_reopens_in_tern_and_saves_back_to_itself(
     [part] = list(sent.iter_attachments())
     assert part.get_content() == b"%PDF-1.4 plan"
     assert gmail_drafts(gmail) == {}
+
+
+def test_rich_mode_sends_html_cleaned_by_the_allowlist_beside_its_text(
+    signed_in, mailbox, bob, at_once
+):
+    hostile = (
+        "<b>Bold</b> and <i>italic</i><ul><li>one</li></ul><blockquote>quoted</blockquote>"
+        '<a href="https://example.org/" onclick="steal()">a link</a>'
+        '<img src="https://tracker.example/p.gif"><script>alert(1)</script>'
+        '<a href="javascript:alert(1)">bad</a><p style="background:url(https://x.example/)">p</p>'
+    )
+    post(
+        signed_in,
+        mailbox,
+        "autosave",
+        to=BOB,
+        subject="Rich",
+        body="Bold and italic",
+        rich="1",
+        body_html=hostile,
+    )
+    draft = Draft.objects.get()
+    for gone in ("onclick", "<img", "<script", "javascript:", "style=", "tracker.example"):
+        assert gone not in draft.body_html
+    assert "<b>Bold</b>" in draft.body_html and "<blockquote>quoted</blockquote>" in draft.body_html
+    page = signed_in.get(reverse("mail:draft", args=[draft.pk])).content.decode()
+    assert 'aria-pressed="true"' in page and "<b>Bold</b> and <i>italic</i>" in page
+
+    post(
+        signed_in,
+        mailbox,
+        "send",
+        draft=draft.pk,
+        to=BOB,
+        subject="Rich",
+        body="Bold and italic",
+        rich="1",
+        body_html=draft.body_html,
+    )
+    flush(mailbox)
+    [(_, message)] = received(bob)
+    html = message.get_body(("html",)).get_content()
+    assert "<b>Bold</b>" in html and "<li>one</li>" in html
+    assert 'href="https://example.org/"' in html and "<script" not in html
+    assert message.get_body(("plain",)).get_content().strip() == "Bold and italic"
+
+
+def test_plain_mode_sends_no_html_even_if_some_was_posted(signed_in, mailbox, bob, at_once):
+    post(
+        signed_in,
+        mailbox,
+        "send",
+        to=BOB,
+        subject="Plain",
+        body="Just text",
+        rich="0",
+        body_html="<b>x</b>",
+    )
+    flush(mailbox)
+    [(_, message)] = received(bob)
+    assert message.get_body(("html",)) is None
