@@ -15,10 +15,9 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 import nh3
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 
 from accounts.models import GmailAccount
+from mail.addresses import addresses, display_address, header_pairs
 from mail.models import Attachment, Draft, DraftAttachment, Message
 
 # Gmail takes up to 25 MB of attachments in one message.
@@ -42,41 +41,6 @@ class ComposeError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__(" ".join(problems))
         self.problems = problems
-
-
-def addresses(text: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """The (name, address) pairs of a To, Cc or Bcc field as typed, and what in it is not
-    an address ("bob", "carol@"), each as the user typed it."""
-    found, bad = [], []
-    for piece in _pieces(text):
-        name, address = email.utils.parseaddr(piece)
-        try:
-            validate_email(address)
-        except ValidationError:
-            bad.append(piece)
-        else:
-            found.append((name, address))
-    return found, bad
-
-
-def _pieces(text: str) -> list[str]:
-    """The field split at its commas and semicolons (Gmail's box takes both), except
-    those inside a quoted name or <...>."""
-    pieces, current, quoted, angled = [], "", False, False
-    for char in text:
-        if char in ",;" and not quoted and not angled:
-            pieces.append(current)
-            current = ""
-            continue
-        if char == '"' and not angled:
-            quoted = not quoted
-        elif char == "<" and not quoted:
-            angled = True
-        elif char == ">" and not quoted:
-            angled = False
-        current += char
-    pieces.append(current)
-    return [piece.strip() for piece in pieces if piece.strip()]
 
 
 def problems_before_send(draft: Draft) -> list[str]:
@@ -215,18 +179,6 @@ def message_of(draft: Draft, *, fetch: Fetch, for_gmail_drafts: bool = False) ->
     return message
 
 
-def display_address(pair: tuple[str, str]) -> str:
-    """An address as a person reads and types it: `Zoë <zoe@example.org>`, the name
-    quoted when it holds a comma or the like (encoded only in the MIME)."""
-    name, address = pair
-    name = _one_line(name)
-    if not name:
-        return address
-    if any(c in name for c in ',;:<>@"()[]\\.'):
-        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"{name} <{address}>"
-
-
 def _html_document(body: str) -> str:
     return f'<!doctype html><html><head><meta charset="utf-8"></head><body>{body}</body></html>'
 
@@ -295,27 +247,6 @@ def reply_start(message: Message, *, mode: str, own: set[str]) -> Start:
     start.to = ", ".join(display_address(pair) for pair in to)
     start.cc = ", ".join(display_address(pair) for pair in cc)
     return start
-
-
-def header_pairs(header: str) -> list[tuple[str, str]]:
-    """The (name, address) pairs of a From, To or Cc header as Gmail gives it: its
-    encoded-words decoded, so a name's quotes may be gone ("Zoë, Ltd <z@x.example>").
-    A piece without an @ is part of the next one's name, not an address of its own."""
-    pairs, name_so_far = [], ""
-    for piece in _pieces(header):
-        if "@" not in piece:
-            name_so_far += piece + ", "
-            continue
-        piece = name_so_far + piece
-        name_so_far = ""
-        if piece.endswith(">") and "<" in piece:
-            name, _, address = piece[:-1].rpartition("<")
-            name = name.strip().strip('"').strip()
-        else:
-            name, address = email.utils.parseaddr(piece)
-        if "@" in address:
-            pairs.append((name, address.strip()))
-    return pairs
 
 
 def _without(pairs: list[tuple[str, str]], addresses: set[str]) -> list[tuple[str, str]]:

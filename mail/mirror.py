@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from accounts.models import GmailAccount
 from mail.actions import ACTIONS, Effect
+from mail.addresses import sender_of
 from mail.models import (
     Attachment,
     Label,
@@ -781,12 +782,7 @@ def _thread_label(
 def _participants(messages: Sequence[Message]) -> str:
     names: list[str] = []
     for message in messages:
-        try:
-            # The start is enough for a name; a header of nested comments makes the
-            # parser recurse out of its depth.
-            name, address = email.utils.parseaddr(message.sender[:PARSE_SENDER_MAX])
-        except Exception:  # any header a sender wrote: fall back to no name
-            name, address = "", ""
+        name, address = sender_of(message.sender[:PARSE_SENDER_MAX])
         shown = (name or address.split("@")[0]).strip()
         if shown and shown not in names:
             names.append(shown)

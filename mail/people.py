@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.core.cache import cache
 
 from accounts.models import User
-from mail import compose
+from mail.addresses import display_address, header_pairs
 from mail.models import Message
 
 SCANNED = 3000  # newest sent messages, and as many received ones
@@ -29,7 +29,7 @@ class Person:
     score: float
 
     def __str__(self) -> str:
-        return compose.display_address((self.name, self.address))
+        return display_address((self.name, self.address))
 
 
 def suggestions(*, user: User, typed: str, limit: int = SUGGESTED) -> list[Person]:
@@ -64,7 +64,7 @@ def _rank(user: User) -> list[tuple[str, str, float]]:
 
     def count(headers: Iterable[str], weight: float) -> None:
         for header in headers:
-            for name, address in compose.header_pairs(header[:4000]):
+            for name, address in header_pairs(header[:4000]):
                 address = address.lower()
                 if address in own or len(address) > 320:
                     continue

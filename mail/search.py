@@ -87,6 +87,7 @@ class Term:
     op: str  # "" for a free word or phrase
     value: str
     phrase: bool = False  # "written in quotes": matched as written, not word by word
+    prefix: bool = False  # the word being typed: any word starting with it
 
 
 @dataclass(frozen=True)
@@ -107,12 +108,16 @@ class Any:
 type Node = Term | Not | All | Any
 
 
-def parse(query: str) -> Node:
+def parse(query: str, *, typing: bool = False) -> Node:
+    """The query's tree. `typing`: the query is still being typed (the search box's
+    suggestions), so its last free word, if the cursor is on it, matches as a prefix."""
     if len(query) > MAX_QUERY:
         raise SearchError(f"A search has at most {MAX_QUERY} characters.")
     tokens = _tokens(query)
     if not tokens:
         raise SearchError("Type something to search for.")
+    if typing and not query[-1].isspace() and tokens[-1][:2] == ("term", ""):
+        tokens[-1] = ("prefix", "", tokens[-1][2])
     parser = _Parser(tokens)
     node = parser.sequence(closing=None)
     return node
@@ -195,6 +200,8 @@ class _Parser:
                 return Any(inner.nodes)  # {a b}: any of them
             return inner
         kind_, op, value = self.tokens[self.at - 1]
+        if kind_ == "prefix":
+            return Term("", value, prefix=True)
         if kind_ == "phrase":
             if not value.strip():
                 raise SearchError("Empty quotes: put the words to find inside them.")
@@ -245,7 +252,7 @@ class _Reader:
         op, value = term.op, term.value
         low = value.lower()
         if op == "":
-            return _text(value, phrase=term.phrase)
+            return _text(value, phrase=term.phrase, prefix=term.prefix)
         if op == "from":
             return _contains("sender", value)
         if op in ("to", "deliveredto"):
@@ -366,14 +373,15 @@ class _Reader:
         raise SearchError(f"“{value}” is not a date Tern can read: write it as 2026/12/31.")
 
 
-def _text(value: str, *, phrase: bool) -> Q:
-    """A free word (whole words, as Gmail matches them) or "phrase" (as written),
-    anywhere a person reads it: subject, people, body, file names."""
+def _text(value: str, *, phrase: bool, prefix: bool = False) -> Q:
+    """A free word (whole words, as Gmail matches them; with `prefix`, any word that
+    starts with it) or "phrase" (as written), anywhere a person reads it: subject,
+    people, body, file names."""
     needle = re.escape(value)
     if not phrase and len(re.findall(r"\w+", value)) == 1:
         # PostgreSQL's word boundary is \y; Python's (SQLite, through Django) is \b.
         edge = r"\y" if connection.vendor == "postgresql" else r"\b"
-        needle = f"{edge}{needle}{edge}"
+        needle = f"{edge}{needle}" if prefix else f"{edge}{needle}{edge}"
     q = Q()
     for name in ("subject", "sender", "to", "cc", "bcc", "body_text"):
         q |= Q(**{f"{name}__iregex": needle})

@@ -1,7 +1,6 @@
 """Reads of the mailbox mirror. Every read is scoped to a user: pass the user, always."""
 
 import datetime as dt
-import email.utils
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -13,6 +12,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from accounts.models import GmailAccount, User
+from mail.addresses import sender_of
 from mail.models import (
     Attachment,
     Draft,
@@ -357,10 +357,7 @@ def _describe(threads: list[Thread], *, accounts: Sequence[GmailAccount], folder
 # The same people write again and again: parse each From header once per process.
 @functools.lru_cache(maxsize=8192)
 def _sender(header: str, *, own: str) -> Sender | None:
-    try:
-        name, address = email.utils.parseaddr(header[:512])
-    except Exception:  # any header a sender wrote: fall back to no name
-        return None
+    name, address = sender_of(header[:512])
     if address and address.lower() == own:
         return Sender(name="me", is_me=True)
     shown = (name or address.split("@")[0]).strip()

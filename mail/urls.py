@@ -6,6 +6,7 @@ app_name = "mail"
 urlpatterns = [
     path("", lists.inbox, name="inbox"),
     path("search/", lists.search, name="search"),
+    path("search/suggest/", lists.search_suggest, name="search_suggest"),
     path("label/<str:label_id>/", lists.folder, name="folder"),
     path("account/<int:account_id>/", lists.account_inbox, name="account"),
     path(

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import GmailAccount
 from mail import compose, services
+from mail.addresses import header_pairs
 from mail.models import Draft, Message
 from mail.people import suggestions
 from mail.selectors import (
@@ -256,7 +257,7 @@ def _replying_as(message: Message) -> compose.FromChoice:
     """The address a reply goes from: the one of the account's the message was sent
     to, else the account's default."""
     choices = compose.from_choices([message.account])
-    addressed = {a.lower() for _, a in compose.header_pairs(f"{message.to}, {message.cc}")}
+    addressed = {a.lower() for _, a in header_pairs(f"{message.to}, {message.cc}")}
     for choice in choices:
         if choice.email in addressed:
             return choice

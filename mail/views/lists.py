@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -95,6 +95,36 @@ def search(request: AuthenticatedHttpRequest) -> HttpResponse:
     """`/mail/search/?q=`: the threads of every account with a message matching q, as
     a list like any other; a query Tern cannot read says why (400), never a 500."""
     return _list(request, folder="SEARCH", query=request.GET.get("q", ""))
+
+
+SUGGESTED = 6
+SUGGEST_FROM = 3  # characters typed before the box suggests anything
+
+
+@login_required
+@require_POST
+def search_suggest(request: AuthenticatedHttpRequest) -> JsonResponse:
+    """The newest conversations matching what is being typed in the search box, its
+    last word as a prefix ("quart" finds "quarterly"), for the box's list. By POST, so
+    that a half-typed search stays out of URLs and logs until it is searched."""
+    query = request.POST.get("q", "")[:1000]
+    if len(query.strip()) < SUGGEST_FROM:
+        return JsonResponse({"threads": []})
+    try:
+        matching = message_filter(parse(query, typing=True), user=request.user)
+    except SearchError:
+        return JsonResponse({"threads": []})  # not readable yet: the typing goes on
+    accounts = gmail_accounts_of(user=request.user)
+    page = search_page(accounts=accounts, matching=matching, limit=SUGGESTED)
+    threads = [
+        {
+            "url": row.url,
+            "subject": row.thread.subject or "(no subject)",
+            "people": ", ".join(sender.name for sender in row.senders),
+        }
+        for row in page.rows
+    ]
+    return JsonResponse({"threads": threads})
 
 
 def _list(

@@ -4,8 +4,6 @@ Their mail shows remote images at once, still only through Tern's image proxy. T
 is the user's own, kept by address (lowercase), and editable at /mail/senders/.
 """
 
-from email.utils import parseaddr
-
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -14,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedHttpRequest, posted_id
 from mail import services
+from mail.addresses import sender_of
 from mail.selectors import message_of_user, trusted_sender_of_user, trusted_senders_of_user
 from mail.toast import Toast, toast_after_redirect
 
@@ -29,7 +28,7 @@ def trusted_senders(request: AuthenticatedHttpRequest) -> HttpResponse:
 def sender_trust(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Always show images from the sender of `message` (a Tern message id)."""
     message = message_of_user(user=request.user, message_id=posted_id(request, "message"))
-    address = parseaddr(message.sender)[1].strip().lower()
+    address = sender_of(message.sender)[1].strip().lower()
     if "@" not in address:
         return render(
             request,

@@ -1,7 +1,6 @@
 """The thread page: a conversation, each message's email in a sandboxed iframe."""
 
 from dataclasses import dataclass
-from email.utils import getaddresses, parseaddr
 
 from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
@@ -11,6 +10,7 @@ from django.urls import reverse
 
 from accounts.http import AuthenticatedHttpRequest
 from mail import images, sanitize
+from mail.addresses import header_pairs, sender_of
 from mail.models import Attachment, Draft, Label, Message
 from mail.selectors import (
     drafts_by_gmail_message,
@@ -56,7 +56,7 @@ def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpRespon
     with_images = set(request.GET.getlist("images"))
     # Senders the user asked to always show images from: one query for the thread.
     trusted = trusted_addresses(
-        user=request.user, addresses=[parseaddr(m.sender)[1] for m in messages if m.body_html]
+        user=request.user, addresses=[sender_of(m.sender)[1] for m in messages if m.body_html]
     )
     origin = request.build_absolute_uri("/").rstrip("/")
     shown = [
@@ -64,7 +64,7 @@ def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpRespon
             message,
             is_newest=message is messages[-1],
             with_images=str(message.pk) in with_images,
-            trusted=parseaddr(message.sender)[1].lower() in trusted,
+            trusted=sender_of(message.sender)[1].lower() in trusted,
             origin=origin,
             user_id=request.user.pk,
         )
@@ -122,14 +122,14 @@ def _shown(
     origin: str,
     user_id: int,
 ) -> Shown:
-    name, address = parseaddr(message.sender)
+    name, address = sender_of(message.sender)
     files = list(message.attachments.all())
     shown = Shown(
         message=message,
         sender_name=name or address,
         sender_address=address,
-        to=getaddresses([message.to]) if message.to else [],
-        cc=getaddresses([message.cc]) if message.cc else [],
+        to=header_pairs(message.to),
+        cc=header_pairs(message.cc),
         is_open=is_newest or message.is_unread or with_images,  # type: ignore[attr-defined]
         sender_trusted=trusted,
         attachments=[f for f in files if f.mime_type != "message/rfc822" and not f.is_inline],

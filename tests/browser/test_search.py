@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_search_with_an_operator_and_archive_a_result(page, live_server, google, tmp_path):
     signed_in_with_mail(page, live_server, google)
     page.keyboard.press("/")
-    box = page.get_by_role("searchbox", name="Search mail")
+    box = page.get_by_role("combobox", name="Search mail")
     expect(box).to_be_focused()
     box.fill("from:ann budget")
     box.press("Enter")
@@ -39,3 +39,20 @@ def test_search_with_an_operator_and_archive_a_result(page, live_server, google,
     page.set_viewport_size(PHONE)
     assert serious_violations(page) == []
     page.screenshot(path=tmp_path / "search-phone-refused.png")
+
+
+def test_suggestions_as_one_types_open_a_conversation(page, live_server, google, tmp_path):
+    signed_in_with_mail(page, live_server, google)
+    box = page.get_by_role("combobox", name="Search mail")
+    box.press_sequentially("quart")  # a prefix of "Quarterly"
+
+    suggestion = page.get_by_role("option").filter(has_text="Quarterly budget")
+    expect(suggestion).to_be_visible()
+    expect(box).to_have_attribute("aria-expanded", "true")
+    assert serious_violations(page) == []
+    page.screenshot(path=tmp_path / "search-suggestions.png")
+    box.press("ArrowDown")
+    box.press("Enter")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Quarterly budget")
+    assert "quart" not in page.url  # the half-typed query never went into a URL

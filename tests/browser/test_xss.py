@@ -17,7 +17,6 @@ import base64
 import re
 from dataclasses import dataclass
 from email.headerregistry import Address
-from email.utils import parseaddr
 from itertools import batched
 from math import ceil
 from typing import NamedTuple
@@ -27,6 +26,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Frame, Page, expect
 
 from accounts.models import GmailAccount
+from mail.addresses import sender_of
 from mail.models import Message, Thread
 from mail.views.images import USER_AGENT
 from support.mailbox import sync_until_done
@@ -518,9 +518,10 @@ def test_hostile_mail_runs_nothing_loads_nothing_and_images_come_only_through_th
 
     thread_ids, froms = django_thread(synced)
     # Gmail gives clients the From header with encoded words decoded and no quotes added:
-    # a non-ASCII name full of address syntax comes back ambiguous. The page must show,
-    # as text, the name Tern reads from it; an ASCII one comes back as it was sent.
-    names = {message_id: parseaddr(sender)[0] for message_id, sender in froms.items()}
+    # a non-ASCII name full of address syntax comes back unquoted. The page must show,
+    # as text, the name Tern reads from it (mail.addresses: the name whole); an ASCII one
+    # comes back as it was sent.
+    names = {message_id: sender_of(sender)[0] for message_id, sender in froms.items()}
     sent = [sent for thread in threads for sent in thread.messages]
     assert all(names[one.message_id] == one.sender for one in sent if one.sender.isascii())
     assert set(thread_ids) == {IMAGES_SUBJECT, *(thread.subject for thread in threads)}

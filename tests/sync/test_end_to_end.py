@@ -168,3 +168,35 @@ def test_a_users_action_reaches_gmail_through_the_outbox_worker(emulator, alice,
         return "INBOX" not in labels and not OutboxAction.objects.exists()
 
     wait_for(archived_at_gmail)
+
+
+def test_a_send_waits_out_its_undo_window_in_the_outbox_then_goes_once(
+    emulator, alice, worker, settings
+):
+    """Undo send's delay lives in the outbox, not the browser: Send returns at once, the
+    worker holds the message for UNDO_SEND_SECONDS (its flush queued with that eta), then
+    sends it, once, with no page open."""
+    settings.UNDO_SEND_SECONDS = 2
+    emulator.create_user("bob@example.com", "Bob Example")
+    bob = emulator.gmail("bob@example.com")
+    account = account_connect(emulator, user=alice, email=ALICE, name="Alice Example")
+    sync_to_end(account)
+    typed = mail_services.Typed(to="bob@example.com", subject="Timed", body_text="Hello")
+    draft = mail_services.draft_create(account=account, typed=typed)
+
+    mail_services.draft_send(draft=draft)
+    sent_at = time.monotonic()
+
+    def bobs():
+        return bob.users().messages().list(userId="me").execute().get("messages", [])
+
+    time.sleep(1.0)
+    assert bobs() == []  # inside the window: still Alice's to undo
+    wait_for(lambda: bool(bobs()))
+    assert time.monotonic() - sent_at >= settings.UNDO_SEND_SECONDS
+    wait_for(lambda: not OutboxAction.objects.exists())
+    time.sleep(1.0)
+    assert len(bobs()) == 1
+    assert (
+        emulator.gmail(ALICE).users().drafts().list(userId="me").execute().get("drafts", []) == []
+    )
