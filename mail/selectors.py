@@ -567,12 +567,15 @@ def late_sends(*, user: User) -> list[Draft]:
 
 def drafts_by_gmail_message(*, user: User, gmail_ids: Iterable[str]) -> dict[str, Draft]:
     """Tern's drafts among these Gmail messages (a draft in the Drafts list that Tern
-    can reopen), by the Gmail message id of the version saved last."""
+    can reopen, or one waiting to be sent), by the Gmail message id of the version saved
+    last."""
     wanted = [gid for gid in gmail_ids if gid]
     if not wanted:
         return {}
     rows = Draft.objects.filter(
-        account__user=user, state=Draft.State.EDITING, gmail_message_id__in=wanted
+        account__user=user,
+        state__in=[Draft.State.EDITING, Draft.State.QUEUED],
+        gmail_message_id__in=wanted,
     )
     return {draft.gmail_message_id: draft for draft in rows}
 

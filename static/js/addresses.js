@@ -2,6 +2,8 @@
 // people of the user's mail whose name or address starts with what is being typed
 // after the last comma, from POST /mail/compose/people/ (POST: what is typed never
 // lands in a URL or a log). An ARIA combobox: ↓/↑ move, Enter or Tab take, Esc closes.
+// Leaving the field checks what is in it, so a mistyped address is said at once (the
+// server checks again on Send, and is the one that decides).
 (function () {
   "use strict";
   const WAIT_MS = 120;
@@ -104,7 +106,48 @@
         close();
       }
     });
-    input.addEventListener("blur", () => setTimeout(close, 100));
+    input.addEventListener("blur", () => setTimeout(() => { close(); check(); }, 100));
+    input.addEventListener("input", () => { if (input.getAttribute("aria-invalid")) check(); });
+
+    const problem = document.getElementById(`${input.id}-problem`);
+    function check() {
+      if (!problem) return;
+      const bad = pieces(input.value).filter((piece) => !ADDRESS.test(addressOf(piece)));
+      problem.hidden = !bad.length;
+      problem.textContent = bad.length
+        ? bad.map((piece) => `“${piece}” is not an email address.`).join(" ")
+        : "";
+      if (bad.length) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    }
+  }
+
+  const ADDRESS = /^[^@\s<>",;]+@[^@\s<>",;]+\.[^@\s<>",;.]+$/;
+
+  // The field split at commas and semicolons outside quotes and <…>, as the server does.
+  function pieces(text) {
+    const found = [];
+    let current = "";
+    let quoted = false;
+    let angled = false;
+    for (const char of text) {
+      if ((char === "," || char === ";") && !quoted && !angled) {
+        found.push(current);
+        current = "";
+        continue;
+      }
+      if (char === '"' && !angled) quoted = !quoted;
+      else if (char === "<" && !quoted) angled = true;
+      else if (char === ">" && !quoted) angled = false;
+      current += char;
+    }
+    found.push(current);
+    return found.map((piece) => piece.trim()).filter(Boolean);
+  }
+
+  function addressOf(piece) {
+    const angled = piece.match(/<([^<>]*)>\s*$/);
+    return (angled ? angled[1] : piece).trim();
   }
 
   document.addEventListener("DOMContentLoaded", () => {

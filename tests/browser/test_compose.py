@@ -152,6 +152,13 @@ def test_what_is_typed_survives_a_reload(page, live_server, google, tmp_path):
     page.goto(f"{live_server.url}/mail/compose/")
     assert serious_violations(page) == []
     page.get_by_role("combobox", name="To").fill(BOB)
+    cc = page.get_by_role("combobox", name="Cc", exact=True)
+    cc.fill("carol@example.org, bob")
+    cc.press("Tab")  # leaving the field checks it, before any Send
+    expect(page.get_by_text("“bob” is not an email address.")).to_be_visible()
+    expect(cc).to_have_attribute("aria-invalid", "true")
+    cc.fill("carol@example.org")
+    expect(cc).not_to_have_attribute("aria-invalid", "true")
     page.get_by_label("Subject").fill("Half written")
     page.get_by_role("textbox", name="Message", exact=True).press_sequentially(
         "Dear Bob, I was thinking"

@@ -671,3 +671,24 @@ def test_plain_mode_sends_no_html_even_if_some_was_posted(signed_in, mailbox, bo
     flush(mailbox)
     [(_, message)] = received(bob)
     assert message.get_body(("html",)) is None
+
+
+def test_a_reply_waiting_in_its_undo_window_shows_in_its_thread_with_undo(
+    signed_in, mailbox, bob, settings
+):
+    settings.UNDO_SEND_SECONDS = 10
+    bob_writes_to_alice(bob, mailbox)
+    sync(mailbox)
+    message = Thread.objects.get().messages.get()
+    fields = {"reply_to": message.pk, "mode": "reply", "to": BOB, "subject": "Re: Trip"}
+    post(signed_in, mailbox, "autosave", **fields, body="On my way")
+    flush(mailbox)
+    sync(mailbox)  # its Gmail draft is in the thread
+    draft = Draft.objects.get()
+    post(signed_in, mailbox, "send", draft=draft.pk, **fields, body="On my way")
+
+    page = signed_in.get(reverse("mail:thread", args=[message.thread_id])).content.decode()
+
+    assert "Sending…" in page and reverse("mail:send_undo", args=[draft.pk]) in page
+    assert reverse("mail:draft_adopt", args=[message.pk]) not in page
+    assert "Edit draft" not in page  # not a second copy of what is being sent
