@@ -23,6 +23,7 @@ from mail import compose, mirror, sanitize
 from mail.actions import ACTIONS, ActionNotAllowed, Call, Kind
 from mail.labels import label_change_problem
 from mail.models import (
+    Attachment,
     Draft,
     DraftAttachment,
     Message,
@@ -227,6 +228,11 @@ class Typed:
     from_address: str = ""
     body_html: str = ""  # rich mode's, sanitised when kept
 
+    @classmethod
+    def of(cls, draft: Draft) -> "Typed":
+        """What the draft holds, as the form shows it again."""
+        return cls(**{name: getattr(draft, name) for name in cls.__dataclass_fields__})
+
 
 class DraftBusy(Exception):
     """The draft is waiting to be sent: it changes only after Undo brings it back."""
@@ -258,19 +264,25 @@ def draft_create(
             **asdict(typed),
         )
         if start:
-            DraftAttachment.objects.bulk_create(
-                DraftAttachment(
-                    draft=draft,
-                    filename=file.filename or "attachment",
-                    mime_type=file.mime_type,
-                    size=file.size,
-                    source=file,
-                    content_id=file.content_id,
-                )
-                for file in start.forwarded
-            )
+            _files_carried(draft, start.forwarded)
         _draft_save_queue(draft)
     return draft
+
+
+def _files_carried(draft: Draft, files: Iterable[Attachment]) -> None:
+    """Files of a message in the mirror, carried into the draft (a forward's, or those of
+    a draft written elsewhere): their bytes stay at Gmail until the outbox needs them."""
+    DraftAttachment.objects.bulk_create(
+        DraftAttachment(
+            draft=draft,
+            filename=file.filename or "attachment",
+            mime_type=file.mime_type,
+            size=file.size,
+            source=file,
+            content_id=file.content_id,
+        )
+        for file in files
+    )
 
 
 def _cleaned(typed: Typed) -> Typed:
@@ -299,17 +311,7 @@ def draft_adopt(*, message: Message) -> Draft:
             subject=message.subject,
             body_text=message.body_text,
         )
-        DraftAttachment.objects.bulk_create(
-            DraftAttachment(
-                draft=draft,
-                filename=file.filename or "attachment",
-                mime_type=file.mime_type,
-                size=file.size,
-                source=file,
-                content_id=file.content_id,
-            )
-            for file in message.attachments.all()
-        )
+        _files_carried(draft, message.attachments.all())
     return draft
 
 

@@ -64,7 +64,7 @@ def compose_page(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_GET
 def draft_page(request: AuthenticatedHttpRequest, draft_id: int) -> HttpResponse:
     draft = draft_of_user(user=request.user, draft_id=draft_id)
-    return _page(request, draft=draft, typed=_typed_of(draft), account=draft.account)
+    return _page(request, draft=draft, typed=services.Typed.of(draft), account=draft.account)
 
 
 @login_required
@@ -277,18 +277,6 @@ def _typed(request: AuthenticatedHttpRequest, from_address: str) -> services.Typ
     )
 
 
-def _typed_of(draft: Draft) -> services.Typed:
-    return services.Typed(
-        to=draft.to,
-        cc=draft.cc,
-        bcc=draft.bcc,
-        subject=draft.subject,
-        body_text=draft.body_text,
-        from_address=draft.from_address,
-        body_html=draft.body_html,
-    )
-
-
 def _draft_kept(request: AuthenticatedHttpRequest, *, force: bool = False) -> Draft | None:
     """The form's draft with what was typed kept in it: the one it names, or a new one
     when something was typed (or `force`: files were added). None: nothing to keep."""
@@ -343,7 +331,7 @@ def _refused(request: AuthenticatedHttpRequest, draft: Draft, problems: list[str
     return _page(
         request,
         draft=draft,
-        typed=_typed_of(draft),
+        typed=services.Typed.of(draft),
         account=draft.account,
         problems=problems,
         status=400,

@@ -150,7 +150,12 @@
     return (angled ? angled[1] : piece).trim();
   }
 
-  document.addEventListener("DOMContentLoaded", () => {
-    document.querySelectorAll("input[data-addresses]").forEach(setUp);
-  });
+  function setUpAll() {
+    document.querySelectorAll("input[data-addresses]:not([data-ready])").forEach((input) => {
+      input.dataset.ready = "";
+      setUp(input);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", setUpAll);
+  document.addEventListener("htmx:afterSettle", setUpAll);  // a reply opened in place
 })();

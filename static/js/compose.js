@@ -7,8 +7,11 @@
   const SAVE_AFTER_MS = 1000;
 
   function start() {
-    const form = document.querySelector("form[data-compose]");
+    const form = document.querySelector("form[data-compose]:not([data-ready])");
     if (!form || form.inert) return;
+    form.dataset.ready = "";
+    // In place on a thread page (a reply opened there), the page's address stays.
+    const inPlace = !document.getElementById("compose-title");
     document.documentElement.classList.add("js");
     const status = document.getElementById("save-status");
     let timer = null;
@@ -35,7 +38,7 @@
         if (!response.ok) throw new Error(String(response.status));
         const saved = await response.json();
         document.getElementById("draft-id").value = saved.draft;
-        if (location.pathname !== saved.url) history.replaceState(null, "", saved.url);
+        if (!inPlace && location.pathname !== saved.url) history.replaceState(null, "", saved.url);
         status.textContent = "Draft saved";
       }).catch(() => {
         dirty = true;  // kept in the page; tried again on the next change or on leaving
@@ -107,4 +110,13 @@
   }
 
   document.addEventListener("DOMContentLoaded", start);
+  document.addEventListener("htmx:afterSettle", start);  // a reply opened in place
+  // One reply open in place at a time (each form has the same field ids).
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const target = event.detail.target;
+    if (!target || !target.classList || !target.classList.contains("reply-in-place")) return;
+    document.querySelectorAll(".reply-in-place").forEach((other) => {
+      if (other !== target) other.replaceChildren();
+    });
+  });
 })();

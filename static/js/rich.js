@@ -6,8 +6,9 @@
   "use strict";
 
   function start() {
-    const form = document.querySelector("form[data-compose]");
+    const form = document.querySelector("form[data-compose]:not([data-rich-ready])");
     if (!form) return;
+    form.dataset.richReady = "";
     const toggle = form.querySelector("[data-rich-toggle]");
     const tools = form.querySelector(".rich-tools");
     const editor = form.querySelector("[data-rich-editor]");
@@ -65,4 +66,5 @@
   }
 
   document.addEventListener("DOMContentLoaded", start);
+  document.addEventListener("htmx:afterSettle", start);  // a reply opened in place
 })();

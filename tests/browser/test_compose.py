@@ -67,9 +67,13 @@ def test_reply_with_an_attachment_reaches_bob_in_his_thread(
     page.get_by_role("list", name="Conversations").get_by_role("link").filter(
         has_text="Weekend trip"
     ).click()
+    thread_url = page.url
     page.get_by_role("link", name="Reply", exact=True).click()
 
-    expect(page.get_by_role("heading", level=1)).to_have_text("Reply")
+    # The reply opens in place, below the message, on the thread's own page.
+    expect(page.get_by_role("form", name="Reply")).to_be_visible()
+    assert page.url == thread_url
+    expect(page.get_by_role("heading", level=1)).to_have_text("Weekend trip")
     expect(page.get_by_role("combobox", name="To")).to_have_value(f"Bob Example <{BOB}>")
     expect(page.get_by_label("Subject")).to_have_value("Re: Weekend trip")
     body = page.get_by_role("textbox", name="Message", exact=True)
