@@ -141,7 +141,15 @@ ACTIONS: dict[Kind, Action] = {
             "include it): the messages are still in Gmail. Move them to Trash instead; Gmail "
             "empties it after 30 days.",
         ),
-        Action(Kind.SEND, "Send", Call.SEND, effect=Effect.NONE, idempotent=False),
+        Action(
+            Kind.SEND,
+            "Send",
+            Call.SEND,
+            effect=Effect.NONE,
+            idempotent=False,
+            refused="Gmail did not send this message ({error}). A message written in Tern "
+            "is a draft again: change it and send it again.",
+        ),
         # A draft is the user's until it is sent: Tern's copy (mail.models.Draft) is
         # saved to Gmail, never read back over what was typed.
         Action(

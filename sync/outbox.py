@@ -572,3 +572,8 @@ def _fail(account: GmailAccount, group: list[OutboxAction], error: PermanentErro
     OutboxAction.objects.filter(pk__in=[a.pk for a in group]).update(
         state=OutboxAction.State.FAILED, last_error=spec.refused_message(error)
     )
+    if spec.call == Call.SEND:
+        # Not sent: the message is the writer's draft again, to change and send again.
+        Draft.objects.filter(pk__in=[a.draft_id for a in group if a.draft_id]).update(
+            state=Draft.State.EDITING, send_at=None, scheduled=False
+        )

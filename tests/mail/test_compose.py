@@ -692,3 +692,22 @@ def test_a_reply_waiting_in_its_undo_window_shows_in_its_thread_with_undo(
     assert "Sending…" in page and reverse("mail:send_undo", args=[draft.pk]) in page
     assert reverse("mail:draft_adopt", args=[message.pk]) not in page
     assert "Edit draft" not in page  # not a second copy of what is being sent
+
+
+def test_a_send_gmail_refuses_comes_back_as_a_draft_and_says_why(
+    signed_in, mailbox, emulator, bob, at_once
+):
+    post(signed_in, mailbox, "send", to=BOB, subject="Refused", body="Keep me")
+    # Something Gmail refuses for good: its recipients gone behind the form's back, which
+    # Gmail answers 400 "Recipient address required" (the form itself never lets it go).
+    Draft.objects.update(to="")
+    outbox_flush(account_id=mailbox.pk)
+
+    draft = Draft.objects.get()
+    assert draft.state == Draft.State.EDITING and draft.body_text == "Keep me"
+    assert received(bob) == []
+    inbox = signed_in.get(reverse("mail:inbox")).content.decode()
+    assert "Gmail did not send this message" in inbox and "is a draft again" in inbox
+    post(signed_in, mailbox, "autosave", draft=draft.pk, to=BOB, subject="Refused", body="Edited")
+    draft.refresh_from_db()
+    assert draft.body_text == "Edited"  # editable again, nothing lost
