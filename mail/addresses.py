@@ -90,7 +90,7 @@ def display_address(pair: tuple[str, str]) -> str:
     """An address as a person reads and types it: `Zoë <zoe@example.org>`, the name
     quoted when it holds a comma or the like (encoded only in the MIME)."""
     name, address = pair
-    name = _one_line(name)
+    name = one_line(name)
     if not name:
         return address
     if any(c in name for c in ',;:<>@"()[]\\.'):
@@ -98,5 +98,6 @@ def display_address(pair: tuple[str, str]) -> str:
     return f"{name} <{address}>"
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
+    """A header value on one line: its runs of whitespace, newlines too, as one space."""
     return " ".join(text.split())

@@ -17,7 +17,7 @@ from email.policy import SMTP
 import nh3
 
 from accounts.models import GmailAccount
-from mail.addresses import addresses, display_address, header_pairs
+from mail.addresses import addresses, display_address, header_pairs, one_line
 from mail.models import Attachment, Draft, DraftAttachment, Message
 
 # Gmail takes up to 25 MB of attachments in one message.
@@ -153,7 +153,7 @@ def message_of(draft: Draft, *, fetch: Fetch, for_gmail_drafts: bool = False) ->
         found, _ = addresses(text)
         if found:
             message[header] = ", ".join(display_address(pair) for pair in found)
-    message["Subject"] = _one_line(draft.subject)[:MAX_SUBJECT]
+    message["Subject"] = one_line(draft.subject)[:MAX_SUBJECT]
     message["Message-ID"] = draft.message_id
     if draft.in_reply_to:
         message["In-Reply-To"] = draft.in_reply_to
@@ -181,10 +181,6 @@ def message_of(draft: Draft, *, fetch: Fetch, for_gmail_drafts: bool = False) ->
 
 def _html_document(body: str) -> str:
     return f'<!doctype html><html><head><meta charset="utf-8"></head><body>{body}</body></html>'
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 def new_message_id(domain: str) -> str:

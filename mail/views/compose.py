@@ -354,15 +354,14 @@ def _page(
         problem = "Connect a Gmail account in Settings to write mail."
         return render(request, "mail/refused.html", {"problem": problem}, status=400)
     mode = draft.mode if draft else (start.mode if start else Draft.Mode.NEW)
+    choices = compose.from_choices(accounts)
     context = {
         "draft": draft,
         "typed": typed,
         "account": account,
         "accounts": accounts,
-        "from_choices": compose.from_choices(accounts),
-        "from_value": compose.from_choice(
-            compose.from_choices([account]), account, typed.from_address
-        ).value,
+        "from_choices": choices,
+        "from_value": compose.from_choice(choices, account, typed.from_address).value,
         "mode": mode,
         "mode_title": Draft.Mode(mode).label,
         "replying": replying,

@@ -35,6 +35,8 @@ def urls_of_alice():
         thread.get_absolute_url(),
         "/mail/labels/",
         "/mail/senders/",
+        "/mail/compose/",
+        "/mail/scheduled/",
         "/settings/",
         "/mail/thread/999999/",  # not hers: the 404 page
     ]
