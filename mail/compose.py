@@ -19,6 +19,7 @@ import nh3
 from accounts.models import GmailAccount
 from mail.addresses import addresses, display_address, header_pairs, one_line
 from mail.models import Attachment, Draft, DraftAttachment, Message
+from mail.sanitize import compose_html, message_html_safe, plain_text, render
 
 # Gmail takes up to 25 MB of attachments in one message.
 MAX_ATTACHMENTS_BYTES = 25 * 1024 * 1024
@@ -29,6 +30,7 @@ MAX_SUBJECT = 998
 DRAFT_ID_HEADER = "X-Tern-Draft"
 REPLY_PREFIX = re.compile(r"^\s*(re|aw|sv)\s*:", re.IGNORECASE)
 FORWARD_PREFIX = re.compile(r"^\s*(fwd?|wg|tr)\s*:", re.IGNORECASE)
+FORWARD_MARK = "---------- Forwarded message ---------"
 
 type Fetch = Callable[[DraftAttachment], bytes]
 
@@ -162,21 +164,45 @@ def message_of(draft: Draft, *, fetch: Fetch, for_gmail_drafts: bool = False) ->
     if for_gmail_drafts:
         message[DRAFT_ID_HEADER] = draft.message_id
     message.set_content(draft.body_text.replace("\r\n", "\n") or "\n")
-    if draft.body_html:
-        message.add_alternative(_html_document(draft.body_html), subtype="html")
+    body_html = _html_of(draft)
+    if body_html:
+        message.add_alternative(_html_document(body_html), subtype="html")
     for file in draft.attachments.all():
         data = bytes(file.data) if file.data else fetch(file)
         maintype, _, subtype = file.mime_type.partition("/")
         if not subtype:
             maintype, subtype = "application", "octet-stream"
+        cid = f"<{file.content_id}>" if file.content_id else None
+        if file.content_id and f'src="cid:{file.content_id}"' in body_html:
+            # Shown in the HTML: beside it, in multipart/related, as the original had it.
+            message.get_body(("related", "html")).add_related(  # type: ignore[union-attr]
+                data,
+                maintype=maintype,
+                subtype=subtype,
+                cid=cid,
+                filename=file.filename,
+                disposition="inline",
+            )
+            continue
         message.add_attachment(
-            data,
-            maintype=maintype,
-            subtype=subtype,
-            filename=file.filename,
-            cid=file.content_id or None,
+            data, maintype=maintype, subtype=subtype, filename=file.filename, cid=cid
         )
     return message
+
+
+def _html_of(draft: Draft) -> str:
+    """The message's HTML part: rich mode's HTML, and below what was typed, a forward's
+    original as HTML while the text still holds the forward (the forward's lines in
+    the text are its plain version). Empty for a plain message."""
+    if not draft.quoted_html or FORWARD_MARK not in draft.body_text:
+        return draft.body_html
+    if draft.body_html:
+        cut = draft.body_html.find(FORWARD_MARK)
+        # Cut inside an element: the allowlist closes what the cut left open.
+        own = compose_html(draft.body_html[:cut]) if cut >= 0 else draft.body_html
+    else:
+        own = plain_text(draft.body_text.partition(FORWARD_MARK)[0].rstrip())
+    return own + draft.quoted_html
 
 
 def _html_document(body: str) -> str:
@@ -199,6 +225,7 @@ class Start:
     in_reply_to: str = ""
     references: str = ""
     forwarded: list[Attachment] = field(default_factory=list)
+    quoted_html: str = ""
 
 
 def reply_start(message: Message, *, mode: str, own: set[str]) -> Start:
@@ -210,6 +237,7 @@ def reply_start(message: Message, *, mode: str, own: set[str]) -> Start:
         subject = (
             message.subject if FORWARD_PREFIX.match(message.subject) else f"Fwd: {message.subject}"
         )
+        files = [f for f in message.attachments.all() if f.mime_type != "message/rfc822"]
         return Start(
             mode=mode,
             subject=subject,
@@ -217,9 +245,8 @@ def reply_start(message: Message, *, mode: str, own: set[str]) -> Start:
             # Threaded with the original in the sender's mailbox, as Gmail does.
             in_reply_to=message.rfc822_message_id,
             references=references,
-            forwarded=[
-                file for file in message.attachments.all() if file.mime_type != "message/rfc822"
-            ],
+            forwarded=files,
+            quoted_html=forwarded_html(message, files),
         )
     subject = message.subject if REPLY_PREFIX.match(message.subject) else f"Re: {message.subject}"
     start = Start(
@@ -267,9 +294,9 @@ def _quote(message: Message) -> str:
     return f"On {_when(message)}, {who} wrote:\n{quoted}\n"
 
 
-def _forwarded(message: Message) -> str:
+def _forward_head(message: Message) -> list[str]:
     head = [
-        "---------- Forwarded message ---------",
+        FORWARD_MARK,
         f"From: {message.sender}",
         f"Date: {_when(message)}",
         f"Subject: {message.subject}",
@@ -277,4 +304,26 @@ def _forwarded(message: Message) -> str:
     ]
     if message.cc:
         head.append(f"Cc: {message.cc}")
-    return "\n".join(head) + "\n\n" + (message.body_text or message.snippet)
+    return head
+
+
+def _forwarded(message: Message) -> str:
+    return "\n".join(_forward_head(message)) + "\n\n" + (message.body_text or message.snippet)
+
+
+def forwarded_html(message: Message, files: Iterable[Attachment]) -> str:
+    """A forward's original as HTML, for a message that has HTML: the forward's header
+    lines, then its body through the mail allowlist (mail.sanitize: no script, no
+    form, nothing that runs), its remote images as the sender wrote them (the
+    recipient's mail client decides about them, as with Gmail's forwards), tracking
+    pixels left out, and its `cid:` images kept for the `files` carried along."""
+    if not message.body_html:
+        return ""
+    carried = {file.content_id for file in files if file.content_id}
+    body = render(
+        message_html_safe(message),
+        proxied=lambda url: url,
+        inline=lambda cid: f"cid:{cid}" if cid in carried else None,
+    ).body
+    head = "<br>".join(html.escape(line) for line in _forward_head(message))
+    return f'<div class="gmail_quote">{head}<br><br>{body}</div>'

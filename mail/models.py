@@ -416,6 +416,10 @@ class Draft(models.Model):
     body_text = models.TextField(blank=True)
     # Rich mode's HTML (mail.sanitize.compose_html), sent beside body_text; empty: plain.
     body_html = models.TextField(blank=True)
+    # A forward's original as HTML (mail.compose.forwarded_html), sent below what was
+    # typed while the text still holds the forward; its cid: images are the draft's
+    # files with that content_id.
+    quoted_html = models.TextField(blank=True)
     mode = models.CharField(max_length=12, choices=Mode.choices, default=Mode.NEW)
     # A reply or forward: the thread it joins at Gmail, and the headers that thread it.
     thread = models.ForeignKey(

@@ -261,6 +261,7 @@ def draft_create(
             thread=thread,
             in_reply_to=start.in_reply_to if start else "",
             references=start.references if start else "",
+            quoted_html=start.quoted_html if start else "",
             **asdict(typed),
         )
         if start:

@@ -366,6 +366,7 @@ def _page(
         "mode_title": Draft.Mode(mode).label,
         "replying": replying,
         "forwarded": start.forwarded if start else [],
+        "start": start,
         "problems": problems or [],
         "undo_seconds": settings.UNDO_SEND_SECONDS,
         "next": local_path(request, "next") if request.method == "POST" else "",
