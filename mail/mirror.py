@@ -23,6 +23,7 @@ from django.utils import timezone
 from accounts.models import GmailAccount
 from mail.actions import ACTIONS, Effect
 from mail.addresses import sender_of
+from mail.mirror_version import mirror_changed
 from mail.models import (
     Attachment,
     Label,
@@ -332,6 +333,8 @@ def labels_replace(*, account: GmailAccount, resources: Iterable[GmailLabel]) ->
         # A label deleted in Gmail is gone from every message there too.
         gone = [label.pk for gmail_id, label in existing.items() if gmail_id not in wanted]
         Label.objects.filter(pk__in=gone).delete()
+        if created or changed or gone:
+            mirror_changed(account_ids=[account.pk])
 
 
 def label_store(*, account: GmailAccount, resource: GmailLabel) -> Label:
@@ -342,6 +345,7 @@ def label_store(*, account: GmailAccount, resource: GmailLabel) -> Label:
         label, _ = Label.objects.update_or_create(
             account=account, gmail_id=resource["id"], defaults=fields
         )
+        mirror_changed(account_ids=[account.pk])
     return label
 
 
@@ -350,6 +354,7 @@ def label_remove(*, account: GmailAccount, gmail_id: str) -> None:
     with transaction.atomic():
         lock_mirror(account.pk)
         Label.objects.filter(account=account, gmail_id=gmail_id).delete()
+        mirror_changed(account_ids=[account.pk])
 
 
 LABEL_FIELDS = [
@@ -667,6 +672,7 @@ def threads_recompute(*, thread_ids: Iterable[int]) -> None:
     if not thread_ids:
         return
     threads = {t.pk: t for t in Thread.objects.filter(pk__in=thread_ids).select_related("account")}
+    mirror_changed(account_ids={thread.account_id for thread in threads.values()})
     messages: dict[int, list[Message]] = {}
     # Only what the derived fields need: never the bodies.
     rows = Message.objects.filter(thread_id__in=thread_ids).only(*RECOMPUTE_FIELDS)

@@ -7,13 +7,11 @@ the (last message time, thread id) of the row next to the page, never an offset.
 """
 
 import datetime as dt
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedHttpRequest
@@ -25,40 +23,20 @@ from mail.search import SearchError, message_filter, parse
 from mail.selectors import (
     FOLDER_NAMES,
     NOT_LABELS,
-    SYSTEM_FOLDERS,
     Cursor,
-    Sidebar,
     ThreadPage,
-    account_color,
     failed_action_for_user,
     failed_actions,
     label_in_any_account,
     label_of_user,
     search_page,
-    sidebar,
     thread_page,
 )
 from mail.services import failed_action_dismiss
+from mail.views.sidebar import sidebar_context
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MICROSECOND = dt.timedelta(microseconds=1)
-
-
-@dataclass
-class FolderLink:
-    name: str
-    url: str
-    unread: int
-    current: bool
-
-
-@dataclass
-class AccountLink:
-    account: GmailAccount
-    color: str
-    url: str
-    unread: int
-    current: bool
 
 
 @login_required
@@ -157,21 +135,9 @@ def _list(
             before=before,
             after=after,
         )
-    bar = sidebar(user=request.user, accounts=accounts)
     shown = [account] if account else accounts
-    label_groups = []
-    for each in shown:
-        entries = bar.user_labels.get(each.pk, [])
-        for entry in entries:
-            entry.url = folder_url(each.pk, entry.label.gmail_id)
-            entry.current = label is not None and entry.label.pk == label.pk
-        if entries:
-            label_groups.append((each, entries))
-    unified = account is None and len(accounts) > 1
     context = {
-        "accounts": accounts,
-        "current_account": account,
-        "folder": folder,
+        **sidebar_context(request, accounts=accounts, folder=folder, account=account, label=label),
         "folder_name": (
             "Search results"
             if folder == "SEARCH"
@@ -179,24 +145,12 @@ def _list(
         ),
         "query": query,
         "search_problem": problem,
-        "folders": _folder_links(bar, folder=folder, account=account),
-        "label_groups": label_groups,
-        "account_links": [
-            AccountLink(
-                account=each,
-                color=account_color(n),
-                url=folder_url(each.pk, "INBOX"),
-                unread=bar.unread_in(each.pk, "INBOX"),
-                current=account is not None and each.pk == account.pk,
-            )
-            for n, each in enumerate(accounts)
-        ],
-        "unified_unread": bar.unread_in(None, "INBOX"),
         "page": page,
-        "rows_html": rendered_rows(page.rows, folder=folder, unified=unified),
+        "rows_html": rendered_rows(
+            page.rows, folder=folder, unified=account is None and len(accounts) > 1
+        ),
         "newer_url": _page_url(request.path, "newer", page.newer, query=query),
         "older_url": _page_url(request.path, "older", page.older, query=query),
-        "unified": unified,
         "failed_actions": failed_actions(user=request.user),
         "first_sync": next((a for a in shown if _first_sync_running(a)), None),
     }
@@ -206,26 +160,6 @@ def _list(
 def _first_sync_running(account: GmailAccount) -> bool:
     status = getattr(account, "sync_status", None)  # none before the first sync starts
     return status is not None and status.last_synced_at is None
-
-
-def _folder_links(bar: Sidebar, *, folder: str, account: GmailAccount | None) -> list[FolderLink]:
-    links = []
-    for gmail_id, name in SYSTEM_FOLDERS:
-        if account is None:
-            url = reverse("mail:inbox") if gmail_id == "INBOX" else folder_url(None, gmail_id)
-        else:
-            url = folder_url(account.pk, gmail_id)
-        unread = bar.unread_in(account.pk if account else None, gmail_id)
-        links.append(FolderLink(name, url, unread, current=gmail_id == folder))
-    return links
-
-
-def folder_url(account_id: int | None, gmail_id: str) -> str:
-    if account_id is None:
-        return reverse("mail:folder", args=[gmail_id])
-    if gmail_id == "INBOX":
-        return reverse("mail:account", args=[account_id])
-    return reverse("mail:account_folder", args=[account_id, gmail_id])
 
 
 def _cursor(value: str | None) -> Cursor | None:

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from accounts.http import AuthenticatedHttpRequest
+from accounts.selectors import gmail_accounts_of
 from mail import images, sanitize
 from mail.addresses import header_pairs, sender_of
 from mail.models import Attachment, Draft, Label, Message
@@ -19,6 +20,7 @@ from mail.selectors import (
     thread_of_user,
     trusted_addresses,
 )
+from mail.views.sidebar import sidebar_context
 
 # Labels the page shows as markers or not at all, never as chips.
 UNCHIPPED = {"UNREAD", "STARRED", "IMPORTANT", "CHAT"}
@@ -88,6 +90,7 @@ def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpRespon
         "is_unread": "UNREAD" in on,
         "back_url": _back_url(request),
         "shown_messages": shown,
+        **sidebar_context(request, accounts=gmail_accounts_of(user=request.user)),
     }
     return render(request, "mail/thread.html", context)
 

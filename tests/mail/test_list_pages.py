@@ -7,6 +7,8 @@ import email.message
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from mail.models import Label, Thread, ThreadLabel
@@ -128,6 +130,36 @@ def test_every_list_has_its_page_and_the_sidebar_counts_unread(client, mailbox, 
     for name in ("Inbox", "Starred", "Snoozed", "Important", "Sent", "Drafts", "All mail"):
         assert f'<span class="name">{name}</span>' in inbox
     assert client.get("/mail/label/SNOOZED/").status_code == 200
+
+
+def inbox_unread(page: str) -> str:
+    """The unread count beside Inbox in the sidebar's lists ("" for none)."""
+    found = re.search(r'<span class="name">Inbox</span>(<span class="unread-count">(\d+))?', page)
+    return found[2] or ""
+
+
+@pytest.mark.usefixtures("no_celery")
+def test_the_sidebar_is_kept_but_never_behind_the_mailbox(client, mailbox, gmail):
+    deliver(gmail, raw_message(to=ALICE, subject="First"))
+    sync(mailbox)
+    client.force_login(mailbox.user)
+    assert inbox_unread(client.get("/mail/").content.decode()) == "1"
+    with CaptureQueriesContext(connection) as warm:
+        assert inbox_unread(client.get("/mail/").content.decode()) == "1"
+
+    deliver(gmail, raw_message(to=ALICE, subject="Second"))
+    sync(mailbox)  # mail arrives: the sync's change makes the sidebar again
+    with CaptureQueriesContext(connection) as cold:
+        assert inbox_unread(client.get("/mail/").content.decode()) == "2"
+    assert len(cold) == len(warm) + 2  # its two queries, skipped while nothing changed
+
+    first = Thread.objects.get(subject="First")
+    client.post(reverse("mail:act"), {"action": "read", "thread": first.pk, "here": "/mail/"})
+    assert inbox_unread(client.get("/mail/").content.decode()) == "1"  # at once, as shown
+
+    gmail.users().labels().create(userId="me", body={"name": "Receipts"}).execute()
+    sync(mailbox)
+    assert '<span class="name">Receipts</span>' in client.get("/mail/").content.decode()
 
 
 def test_the_unified_view_marks_each_rows_account(client, alice, alice_mailbox):

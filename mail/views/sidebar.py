@@ -1,0 +1,90 @@
+"""The sidebar every mail page shows (templates/mail/_sidebar.html): the unified inbox
+and each account, the system lists and the user labels, with their unread counts."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import reverse
+
+from accounts.http import AuthenticatedHttpRequest
+from accounts.models import GmailAccount
+from mail.models import Label
+from mail.selectors import SYSTEM_FOLDERS, Sidebar, account_color, sidebar
+
+
+@dataclass
+class FolderLink:
+    name: str
+    url: str
+    unread: int
+    current: bool
+
+
+@dataclass
+class AccountLink:
+    account: GmailAccount
+    color: str
+    url: str
+    unread: int
+    current: bool
+
+
+def sidebar_context(
+    request: AuthenticatedHttpRequest,
+    *,
+    accounts: list[GmailAccount],
+    folder: str = "",
+    account: GmailAccount | None = None,
+    label: Label | None = None,
+) -> dict[str, Any]:
+    """What the sidebar template needs, `folder` (of `account`, or of every account)
+    and `label` marked as the current list; none on a page that is not a list."""
+    bar = sidebar(user=request.user, accounts=accounts)
+    shown = [account] if account else accounts
+    label_groups = []
+    for each in shown:
+        entries = bar.user_labels.get(each.pk, [])
+        for entry in entries:
+            entry.url = folder_url(each.pk, entry.label.gmail_id)
+            entry.current = label is not None and entry.label.pk == label.pk
+        if entries:
+            label_groups.append((each, entries))
+    return {
+        "accounts": accounts,
+        "current_account": account,
+        "folder": folder,
+        "folders": _folder_links(bar, folder=folder, account=account),
+        "label_groups": label_groups,
+        "account_links": [
+            AccountLink(
+                account=each,
+                color=account_color(n),
+                url=folder_url(each.pk, "INBOX"),
+                unread=bar.unread_in(each.pk, "INBOX"),
+                current=account is not None and each.pk == account.pk,
+            )
+            for n, each in enumerate(accounts)
+        ],
+        "unified_unread": bar.unread_in(None, "INBOX"),
+        "unified": account is None and len(accounts) > 1,
+    }
+
+
+def _folder_links(bar: Sidebar, *, folder: str, account: GmailAccount | None) -> list[FolderLink]:
+    links = []
+    for gmail_id, name in SYSTEM_FOLDERS:
+        if account is None:
+            url = reverse("mail:inbox") if gmail_id == "INBOX" else folder_url(None, gmail_id)
+        else:
+            url = folder_url(account.pk, gmail_id)
+        unread = bar.unread_in(account.pk if account else None, gmail_id)
+        links.append(FolderLink(name, url, unread, current=gmail_id == folder))
+    return links
+
+
+def folder_url(account_id: int | None, gmail_id: str) -> str:
+    if account_id is None:
+        return reverse("mail:folder", args=[gmail_id])
+    if gmail_id == "INBOX":
+        return reverse("mail:account", args=[account_id])
+    return reverse("mail:account_folder", args=[account_id, gmail_id])
