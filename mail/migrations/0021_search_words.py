@@ -8,7 +8,9 @@ Django's model does not declare it: no page loads it, PostgreSQL fills it in on 
 write, and mail.search reads it by name. File names get an expression index.
 
 Adding a stored column rewrites mail_message once, under a lock (seconds per 100k
-messages); the indexes are built CONCURRENTLY, so a mirror keeps syncing meanwhile.
+messages); the indexes are built CONCURRENTLY, so a mirror keeps syncing meanwhile. A
+later migration that changes the type of a column the expression reads must drop
+`words` first and add it again (PostgreSQL refuses otherwise).
 PostgreSQL only; on SQLite, the embedded default, search reads every message instead.
 """
 
