@@ -277,13 +277,15 @@ def search_page(
     else:
         messages = Message.objects.filter(matching, thread=OuterRef("pk"))
         rows = Thread.objects.filter(Exists(messages), account_id__in=account_ids)
-    with transaction.atomic():
-        if walk and connection.vendor == "postgresql":
-            # Parallel workers would take 20 ms of a 30 ms walk to start: it stops after
-            # 50 matches, long before they would pay off (bench search).
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        threads = list(_keyset(rows, before=before, after=after)[: limit + 1])
+    page_rows = _keyset(rows, before=before, after=after)[: limit + 1]
+    if walk and connection.vendor == "postgresql":
+        # Parallel workers would take 20 ms of a 30 ms walk to start: it stops after 50
+        # matches, long before they would pay off (bench search).
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+            threads = list(page_rows)
+    else:
+        threads = list(page_rows)
     return _paged(
         threads, accounts=accounts, folder="SEARCH", after=after, before=before, limit=limit
     )

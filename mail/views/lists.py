@@ -136,8 +136,9 @@ def _list(
             after=after,
         )
     shown = [account] if account else accounts
+    bar = sidebar_context(request, accounts=accounts, folder=folder, account=account, label=label)
     context = {
-        **sidebar_context(request, accounts=accounts, folder=folder, account=account, label=label),
+        **bar,
         "folder_name": (
             "Search results"
             if folder == "SEARCH"
@@ -146,9 +147,7 @@ def _list(
         "query": query,
         "search_problem": problem,
         "page": page,
-        "rows_html": rendered_rows(
-            page.rows, folder=folder, unified=account is None and len(accounts) > 1
-        ),
+        "rows_html": rendered_rows(page.rows, folder=folder, unified=bar["unified"]),
         "newer_url": _page_url(request.path, "newer", page.newer, query=query),
         "older_url": _page_url(request.path, "older", page.older, query=query),
         "failed_actions": failed_actions(user=request.user),

@@ -5,6 +5,7 @@ too; its other files stay attachments. Against the emulator, Erin receiving."""
 
 import base64
 import email.message
+import html
 import re
 
 import pytest
@@ -62,9 +63,8 @@ def forward(client, mailbox, message, erin, **fields):
     client.force_login(mailbox.user)
     page = client.get(reverse("mail:reply", args=[message.pk]) + "?mode=forward").content
     assert b"goes with its formatting and inline images" in page
-    body = re.search(rb"<textarea[^>]*>\n?(.*?)</textarea>", page, re.S)[1].decode()
-    body = body.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')
-    fields = {"body": "Erin, see below.\n" + body.replace("&amp;", "&"), **fields}
+    body = html.unescape(re.search(rb"<textarea[^>]*>\n?(.*?)</textarea>", page, re.S)[1].decode())
+    fields = {"body": "Erin, see below.\n" + body, **fields}
     post(
         client,
         mailbox,
@@ -85,11 +85,11 @@ def test_a_forward_keeps_the_html_and_its_inline_image_in_place(
 ):
     got = forward(client, mailbox, html_from_bob, erin)
 
-    html = got.get_body(("html",)).get_content()
-    assert "Erin, see below." in html
-    assert "---------- Forwarded message ---------" in html
-    assert "<b>plan</b>" in html and 'src="cid:logo@bob"' in html
-    assert "<script" not in html and "alert(1)" not in html
+    sent = got.get_body(("html",)).get_content()
+    assert "Erin, see below." in sent
+    assert "---------- Forwarded message ---------" in sent
+    assert "<b>plan</b>" in sent and 'src="cid:logo@bob"' in sent
+    assert "<script" not in sent and "alert(1)" not in sent
     related = got.get_body(("related",))
     assert related.get_content_type() == "multipart/related"
     [logo] = [part for part in related.iter_parts() if part["Content-ID"] == "<logo@bob>"]
