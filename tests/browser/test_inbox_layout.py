@@ -81,6 +81,10 @@ def test_the_inbox_shows_the_sidebar_and_rows_that_open_their_thread(
     assert weight == "600"
     read = rows.filter(has_text="Your order shipped").locator(".subject")
     assert read.evaluate("e => getComputedStyle(e).fontWeight") == "400"
+    # Each row's senders are in the row itself (a rule of another page once took them out).
+    for n in range(3):
+        box, names = rows.nth(n).bounding_box(), rows.nth(n).locator(".names").bounding_box()
+        assert box["y"] <= names["y"] and names["y"] + names["height"] <= box["y"] + box["height"]
 
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
