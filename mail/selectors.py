@@ -10,7 +10,17 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+)
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -530,17 +540,38 @@ def attachment_of_user(*, user: User, attachment_id: int) -> Attachment:
     )
 
 
+MESSAGE_BODIES = ("body_text", "body_html", "body_html_safe", "body_html_safe_version")
+
+
 def thread_messages(*, user: User, thread: Thread) -> list[Message]:
-    """The thread's messages, oldest first, each with `is_unread`, `is_draft` and its attachments,
-    in two queries whatever the thread's length."""
+    """The thread's messages, oldest first, each with `is_unread`, `is_draft`, `has_html`
+    and its attachments, in two queries whatever the thread's length. Without their
+    bodies, which the thread page takes from its cache: `message_bodies_load` brings
+    those of the messages it must render."""
     unread = MessageLabel.objects.filter(message=OuterRef("pk"), label__gmail_id="UNREAD")
     draft = MessageLabel.objects.filter(message=OuterRef("pk"), label__gmail_id="DRAFT")
     return list(
         Message.objects.filter(thread=thread, account__user=user)
-        .annotate(is_unread=Exists(unread), is_draft=Exists(draft))
+        .defer(*MESSAGE_BODIES)
+        .annotate(
+            is_unread=Exists(unread),
+            is_draft=Exists(draft),
+            has_html=ExpressionWrapper(~Q(body_html=""), output_field=BooleanField()),
+        )
         .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("part_id")))
         .order_by("internal_date", "id")
     )
+
+
+def message_bodies_load(messages: Sequence[Message]) -> None:
+    """The bodies of `messages` (of thread_messages, so the user's), in one query."""
+    bodies = Message.objects.filter(pk__in=[m.pk for m in messages]).values("pk", *MESSAGE_BODIES)
+    by_pk = {row.pop("pk"): row for row in bodies}
+    gone = dict.fromkeys(MESSAGE_BODIES, "") | {"body_html_safe_version": 0}
+    for message in messages:
+        # A message deleted meanwhile (by a sync) shows empty, this once.
+        for name, value in by_pk.get(message.pk, gone).items():
+            setattr(message, name, value)
 
 
 def thread_labels(*, user: User, thread: Thread) -> list[Label]:

@@ -6,15 +6,20 @@ from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import get_template
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from accounts.http import AuthenticatedHttpRequest
 from accounts.selectors import gmail_accounts_of
 from mail import images, sanitize
 from mail.addresses import header_pairs, sender_of
+from mail.fragments import csrf_slot, fragment_key, fragments, with_csrf
 from mail.models import Attachment, Draft, Label, Message
 from mail.selectors import (
     drafts_by_gmail_message,
+    message_bodies_load,
     thread_labels,
     thread_messages,
     thread_of_user,
@@ -24,6 +29,21 @@ from mail.views.sidebar import sidebar_context
 
 # Labels the page shows as markers or not at all, never as chips.
 UNCHIPPED = {"UNREAD", "STARRED", "IMPORTANT", "CHAT"}
+
+
+@dataclass
+class _Card:
+    """A message of the page and what decides how it is shown, known before rendering."""
+
+    message: Message
+    is_last: bool
+    with_images: bool  # "Show images" asked for it (?images=<id>)
+    trusted: bool  # its sender is one the user always shows images from
+    draft: Draft | None = None
+
+    @property
+    def images_shown(self) -> bool:
+        return self.with_images or self.trusted
 
 
 @dataclass
@@ -58,17 +78,15 @@ def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpRespon
     with_images = set(request.GET.getlist("images"))
     # Senders the user asked to always show images from: one query for the thread.
     trusted = trusted_addresses(
-        user=request.user, addresses=[sender_of(m.sender)[1] for m in messages if m.body_html]
+        user=request.user,
+        addresses=[sender_of(m.sender)[1] for m in messages if m.has_html],  # type: ignore[attr-defined]
     )
-    origin = request.build_absolute_uri("/").rstrip("/")
-    shown = [
-        _shown(
-            message,
-            is_newest=message is messages[-1],
+    pages = [
+        _Card(
+            message=message,
+            is_last=message is messages[-1],
             with_images=str(message.pk) in with_images,
             trusted=sender_of(message.sender)[1].lower() in trusted,
-            origin=origin,
-            user_id=request.user.pk,
         )
         for message in messages
     ]
@@ -76,8 +94,8 @@ def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpRespon
     on = {label.gmail_id for label in labels if label.on}  # type: ignore[attr-defined]
     if "DRAFT" in on:  # a query only for a thread with a draft
         ours = drafts_by_gmail_message(user=request.user, gmail_ids=[m.gmail_id for m in messages])
-        for entry in shown:
-            entry.draft = ours.get(entry.message.gmail_id)
+        for card in pages:
+            card.draft = ours.get(card.message.gmail_id)
     context = {
         "thread": thread,
         "labels": [label for label in labels if label.gmail_id in on and _chip(label)],
@@ -89,10 +107,67 @@ def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpRespon
         "is_important": "IMPORTANT" in on,
         "is_unread": "UNREAD" in on,
         "back_url": _back_url(request),
-        "shown_messages": shown,
+        "cards": _cards(request, pages),
         **sidebar_context(request, accounts=gmail_accounts_of(user=request.user)),
     }
     return render(request, "mail/thread.html", context)
+
+
+MESSAGE_TEMPLATES = ("mail/_message.html", "mail/_clip.html")
+
+
+def _cards(request: AuthenticatedHttpRequest, pages: list[_Card]) -> list[SafeString]:
+    """Each message's HTML (mail/_message.html): from the cache, or rendered (its email
+    through mail.sanitize's rendering, its images through the proxy) and kept. A
+    20-message thread is most of its page's time when rendered each time."""
+    origin = request.build_absolute_uri("/").rstrip("/")
+    images_shown_ids = [card.message.pk for card in pages if card.images_shown]
+    template = get_template(MESSAGE_TEMPLATES[0])
+    made_for = {
+        "user": request.user.pk,
+        "origin": origin,
+        "path": request.path,
+        "images_shown_ids": images_shown_ids,
+        "timezone": timezone.get_current_timezone_name(),
+        "sanitize": sanitize.VERSION,
+    }
+
+    def render(card: _Card) -> str:
+        shown = _shown(card, origin=origin, user_id=request.user.pk)
+        return template.render(
+            {
+                "shown": shown,
+                "path": request.path,
+                "images_shown_ids": images_shown_ids,
+                "is_last": card.is_last,
+                "csrf_token": csrf_slot(),
+            }
+        )
+
+    keys = [fragment_key("message", MESSAGE_TEMPLATES, _made_of(card, made_for)) for card in pages]
+
+    def prepare(missing: list[_Card]) -> None:
+        message_bodies_load([card.message for card in missing])
+
+    return with_csrf(fragments(pages, keys=keys, render=render, prepare=prepare), request)
+
+
+def _made_of(card: _Card, page: dict[str, object]) -> dict[str, object]:
+    """All that decides a message's HTML: its content (a Gmail message never changes;
+    its id, and its attachments' ids, which a message stored again renews), its labels
+    that show, and how the page shows it."""
+    message, draft = card.message, card.draft
+    return {
+        **page,
+        "message": [message.pk, message.gmail_id, message.account_id, message.thread_id],
+        "files": [file.pk for file in message.attachments.all()],
+        "unread": message.is_unread,  # type: ignore[attr-defined]
+        "draft": message.is_draft,  # type: ignore[attr-defined]
+        "last": card.is_last,
+        "with_images": card.with_images,
+        "trusted": card.trusted,
+        "ours": [draft.pk, draft.state, draft.scheduled, draft.send_at] if draft else None,
+    }
 
 
 def _back_url(request: AuthenticatedHttpRequest) -> str:
@@ -116,15 +191,8 @@ def _chip(label: Label) -> bool:
     return label.gmail_id not in UNCHIPPED and not label.gmail_id.startswith("CATEGORY_")
 
 
-def _shown(
-    message: Message,
-    *,
-    is_newest: bool,
-    with_images: bool,
-    trusted: bool,
-    origin: str,
-    user_id: int,
-) -> Shown:
+def _shown(card: _Card, *, origin: str, user_id: int) -> Shown:
+    message = card.message
     name, address = sender_of(message.sender)
     files = list(message.attachments.all())
     shown = Shown(
@@ -133,11 +201,12 @@ def _shown(
         sender_address=address,
         to=header_pairs(message.to),
         cc=header_pairs(message.cc),
-        is_open=is_newest or message.is_unread or with_images,  # type: ignore[attr-defined]
-        sender_trusted=trusted,
+        is_open=card.is_last or message.is_unread or card.with_images,  # type: ignore[attr-defined]
+        sender_trusted=card.trusted,
         attachments=[f for f in files if f.mime_type != "message/rfc822" and not f.is_inline],
         attached_messages=[f for f in files if f.mime_type == "message/rfc822"],
-        images_shown=with_images or trusted,
+        images_shown=card.images_shown,
+        draft=card.draft,
     )
     if message.body_html:
         paths: list[str] = []

@@ -10,6 +10,7 @@ from django.template.loader import get_template
 
 from mail import rows as row_cache
 from mail import services
+from mail.fragments import fragment_key
 from mail.models import Thread
 from mail.selectors import Row
 from support.mailbox import sync_until_done as sync
@@ -23,7 +24,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_celery")]
 def renders(monkeypatch):
     """How many rows the template rendered (the real template, counted)."""
     count = []
-    template = get_template(row_cache.ROW_TEMPLATE)
+    template = get_template(row_cache.ROW_TEMPLATES[0])
     real = template.render
 
     def counted(context=None, request=None):
@@ -82,4 +83,5 @@ def test_the_key_holds_the_date_as_shown_today(client, emulator, mailbox, gmail)
     older = row_cache.row_context(row, folder="INBOX", unified=False)
 
     assert today["date"] != older["date"]
-    assert row_cache._key(today) != row_cache._key(older)
+    templates = row_cache.ROW_TEMPLATES
+    assert fragment_key("row", templates, today) != fragment_key("row", templates, older)

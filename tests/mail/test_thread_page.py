@@ -4,11 +4,17 @@ import email.message
 import re
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
+from django.template.loader import get_template
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from mail.models import Message, Thread
+from mail import services
+from mail.fragments import csrf_slot
+from mail.models import Message, Thread, TrustedSender
+from mail.views.thread import MESSAGE_TEMPLATES
 from support.mailbox import sync_to_end
 from tests.mail.factories import ThreadFactory
 from tests.sync.helpers import a_conversation, deliver, raw_message
@@ -81,7 +87,7 @@ def test_full_headers_are_on_demand(client, mailbox, gmail):
 
     page = page_of(client, mailbox.user, synced_thread(mailbox, thread_id))
 
-    assert '<details class="headers">\n            <summary>Show details</summary>' in page
+    assert re.search(r'<details class="headers">\s*<summary>Show details</summary>', page)
     headers = page.split('<details class="headers">', 1)[1].split("</details>", 1)[0]
     assert "<dt>Cc</dt><dd>Bob Example &lt;bob@example.com&gt;</dd>" in headers
     assert "<dt>Reply-To</dt><dd>replies@elsewhere.example</dd>" in headers
@@ -179,6 +185,7 @@ def test_a_stored_sanitisation_is_reused(client, mailbox, gmail):
     thread = synced_thread(mailbox, thread_id)
     page_of(client, mailbox.user, thread)
     Message.objects.filter(thread=thread).update(body_html_safe="<p>Cached</p>")
+    cache.clear()  # the message's HTML is rendered again, from what was stored
 
     page = page_of(client, mailbox.user, thread)
 
@@ -262,3 +269,61 @@ def test_user_labels_show_as_chips_with_their_colour(client, mailbox, gmail):
     assert re.search(
         r'<li class="chip user"><svg [^>]*><circle [^>]*fill="#16a766"/></svg>Receipts</li>', chips
     )
+
+
+@pytest.fixture
+def message_renders(monkeypatch):
+    """The messages the page rendered (the real template, counted by message id)."""
+    rendered = []
+    template = get_template(MESSAGE_TEMPLATES[0])
+    real = template.render
+
+    def counted(context=None, request=None):
+        rendered.append(context["shown"].message.pk)
+        return real(context, request)
+
+    monkeypatch.setattr(template, "render", counted)
+    monkeypatch.setattr("mail.views.thread.get_template", lambda name: template)
+    return rendered
+
+
+@pytest.mark.usefixtures("no_celery")
+def test_an_unchanged_message_is_taken_from_the_cache(client, mailbox, gmail, message_renders):
+    thread = synced_thread(mailbox, a_conversation(gmail, to=mailbox.email, replies=2))
+
+    first = message_items(page_of(client, mailbox.user, thread))
+    assert len(message_renders) == 3
+    second = message_items(page_of(client, mailbox.user, thread))
+
+    assert len(message_renders) == 3  # none rendered again
+    assert second == first
+    assert all('class="message unread"' in item for item in first)
+
+    services.thread_mark_read(thread=thread)
+    third = message_items(page_of(client, mailbox.user, thread))
+
+    assert len(message_renders) == 6  # each message shows another state: made anew
+    assert len(third) == 3 and not any("unread" in item for item in third)
+
+
+def test_a_cached_message_carries_each_reader_s_own_csrf_token(
+    client, mailbox, gmail, message_renders
+):
+    thread_id = deliver(gmail, raw_message(to=mailbox.email, html=HOSTILE_HTML))["threadId"]
+    thread = synced_thread(mailbox, thread_id)
+    page_of(client, mailbox.user, thread)  # rendered and kept, with another session's token
+
+    browser = Client(enforce_csrf_checks=True)  # another session: another CSRF secret
+    page = page_of(browser, mailbox.user, thread)
+    form = re.search(r'<form method="post" action="/mail/senders/trust/">.*?</form>', page, re.S)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.group(0)).group(1)
+    message = Message.objects.get(thread=thread)
+
+    assert len(message_renders) == 1  # the second page's message came from the cache
+    assert csrf_slot() not in page
+    answer = browser.post(
+        "/mail/senders/trust/", {"message": message.pk, "csrfmiddlewaretoken": token}
+    )
+
+    assert answer.status_code == 303  # the token is this session's: Django accepts it
+    assert TrustedSender.objects.filter(user=mailbox.user).count() == 1
