@@ -249,9 +249,12 @@ def draft_create(
     typed: Typed,
     start: compose.Start | None = None,
     thread: Thread | None = None,
+    gmail_save: bool = True,
 ) -> Draft:
     """A new draft of `account` holding what was typed (a reply's or forward's `start`
-    gives its mode, headers and forwarded files), saved to Gmail a moment later."""
+    gives its mode, headers and forwarded files), saved to Gmail a moment later; not
+    when `gmail_save` is False (it is about to be sent: `draft_send` or, if refused,
+    `draft_save_soon`)."""
     with transaction.atomic():
         typed = _cleaned(typed)
         draft = Draft.objects.create(
@@ -266,7 +269,8 @@ def draft_create(
         )
         if start:
             _files_carried(draft, start.forwarded)
-        _draft_save_queue(draft)
+        if gmail_save:
+            _draft_save_queue(draft)
     return draft
 
 
@@ -311,15 +315,20 @@ def draft_adopt(*, message: Message) -> Draft:
             bcc=message.bcc,
             subject=message.subject,
             body_text=message.body_text,
+            # Its formatting too, as far as compose's rich mode has it (bold, italic,
+            # lists, links, quotes): it opens in rich mode.
+            body_html=sanitize.compose_html(message.body_html) if message.body_html else "",
         )
         _files_carried(draft, message.attachments.all())
     return draft
 
 
-def draft_update(*, draft: Draft, typed: Typed, account: GmailAccount | None = None) -> Draft:
-    """Keep what was typed, and save it to Gmail a moment later. A new `account` (the
-    From changed to another of the user's accounts) moves the draft: its copy in the old
-    account's Gmail is discarded."""
+def draft_update(
+    *, draft: Draft, typed: Typed, account: GmailAccount | None = None, gmail_save: bool = True
+) -> Draft:
+    """Keep what was typed, and save it to Gmail a moment later (`gmail_save`: see
+    draft_create). A new `account` (the From changed to another of the user's accounts)
+    moves the draft: its copy in the old account's Gmail is discarded."""
     with transaction.atomic():
         draft = Draft.objects.select_for_update().get(pk=draft.pk)
         if draft.state != Draft.State.EDITING:
@@ -333,7 +342,8 @@ def draft_update(*, draft: Draft, typed: Typed, account: GmailAccount | None = N
         for name, value in asdict(_cleaned(typed)).items():
             setattr(draft, name, value)
         draft.save()
-        _draft_save_queue(draft)
+        if gmail_save:
+            _draft_save_queue(draft)
     return draft
 
 
@@ -371,7 +381,9 @@ def draft_send(*, draft: Draft, at: dt.datetime | None = None) -> OutboxAction:
     until `at` (scheduled send), then goes. Refused (ComposeError) with every reason it
     cannot go as it is; nothing changes then."""
     with transaction.atomic():
-        draft = Draft.objects.select_for_update().get(pk=draft.pk)
+        draft = (
+            Draft.objects.select_for_update(of=("self",)).select_related("account").get(pk=draft.pk)
+        )
         if draft.state != Draft.State.EDITING:
             raise DraftBusy()
         problems = compose.problems_before_send(draft)
@@ -423,6 +435,14 @@ def draft_discard(*, draft: Draft) -> None:
 def late_send_dismiss(*, draft: Draft) -> None:
     """The user has read that a scheduled message went late; forget it."""
     Draft.objects.filter(pk=draft.pk, state=Draft.State.SENT).delete()
+
+
+def draft_save_soon(*, draft: Draft) -> None:
+    """Save the draft to Gmail a moment later, as it is then: one kept without a save
+    because it was to be sent, and then was not (refused here, or by Gmail)."""
+    with transaction.atomic():
+        if Draft.objects.filter(pk=draft.pk, state=Draft.State.EDITING).exists():
+            _draft_save_queue(draft)
 
 
 def _draft_save_queue(draft: Draft) -> None:

@@ -24,7 +24,7 @@ from accounts.models import GmailAccount
 from gmail.api import GmailClient
 from gmail.client import Json
 from gmail.errors import PermanentError, RetryLater, backoff_delay
-from mail import compose
+from mail import compose, services
 from mail.actions import Call
 from mail.models import Draft, DraftAttachment, Message, OutboxAction
 from sync.attachments import attachment_data, decoded_chunks
@@ -573,7 +573,9 @@ def _fail(account: GmailAccount, group: list[OutboxAction], error: PermanentErro
         state=OutboxAction.State.FAILED, last_error=spec.refused_message(error)
     )
     if spec.call == Call.SEND:
-        # Not sent: the message is the writer's draft again, to change and send again.
-        Draft.objects.filter(pk__in=[a.draft_id for a in group if a.draft_id]).update(
-            state=Draft.State.EDITING, send_at=None, scheduled=False
-        )
+        # Not sent: the message is the writer's draft again, to change and send again,
+        # and in Gmail's Drafts too (a message sent at once was never saved there).
+        drafts = Draft.objects.filter(pk__in=[a.draft_id for a in group if a.draft_id])
+        drafts.update(state=Draft.State.EDITING, send_at=None, scheduled=False)
+        for draft in drafts:
+            services.draft_save_soon(draft=draft)

@@ -92,7 +92,9 @@ def compose_post(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The form: `intent` says what to do after keeping what was typed (autosave, save,
     send, schedule, discard)."""
     intent = request.POST.get("intent", "save")
-    draft = _draft_kept(request)
+    # A draft about to be sent needs no save to Gmail's drafts first: the send writes
+    # it; a send refused saves it after all (_send).
+    draft = _draft_kept(request, gmail_save=intent not in {"send", "schedule"})
     if intent == "discard":
         if draft is not None:
             services.draft_discard(draft=draft)
@@ -111,10 +113,10 @@ def _send(request: AuthenticatedHttpRequest, draft: Draft, *, scheduled: bool) -
     try:
         at = _send_time(request) if scheduled else None
         services.draft_send(draft=draft, at=at)
-    except BadRequest as error:
-        return _refused(request, draft, [str(error)])
-    except compose.ComposeError as error:
-        return _refused(request, draft, error.problems)
+    except (BadRequest, compose.ComposeError) as error:
+        services.draft_save_soon(draft=draft)
+        problems = error.problems if isinstance(error, compose.ComposeError) else [str(error)]
+        return _refused(request, draft, problems)
     undo = reverse("mail:send_undo", args=[draft.pk])
     if at is not None:
         shown = timezone.localtime(at, time_zone(request.POST.get("tz", ""))).strftime(
@@ -277,9 +279,12 @@ def _typed(request: AuthenticatedHttpRequest, from_address: str) -> services.Typ
     )
 
 
-def _draft_kept(request: AuthenticatedHttpRequest, *, force: bool = False) -> Draft | None:
+def _draft_kept(
+    request: AuthenticatedHttpRequest, *, force: bool = False, gmail_save: bool = True
+) -> Draft | None:
     """The form's draft with what was typed kept in it: the one it names, or a new one
-    when something was typed (or `force`: files were added). None: nothing to keep."""
+    when something was typed (or `force`: files were added), saved to Gmail a moment
+    later unless not `gmail_save`. None: nothing to keep."""
     # From: "<account id>:<address>" (an account's own address or an alias), or the
     # account's id alone.
     account_id, _, address = request.POST.get("from", request.POST.get("account", "")).partition(
@@ -295,7 +300,9 @@ def _draft_kept(request: AuthenticatedHttpRequest, *, force: bool = False) -> Dr
         draft = draft_of_user(user=request.user, draft_id=draft_id)
         if draft.state != Draft.State.EDITING:
             return draft  # being sent: what it holds is what goes
-        return services.draft_update(draft=draft, typed=typed, account=account)
+        return services.draft_update(
+            draft=draft, typed=typed, account=account, gmail_save=gmail_save
+        )
     if not force and typed == services.Typed(from_address=typed.from_address):
         return None
     start, thread = None, None
@@ -305,7 +312,9 @@ def _draft_kept(request: AuthenticatedHttpRequest, *, force: bool = False) -> Dr
         start = _start(request, message, request.POST.get("mode", Draft.Mode.REPLY))
         if message.account_id == account.pk:
             thread = message.thread
-    return services.draft_create(account=account, typed=typed, start=start, thread=thread)
+    return services.draft_create(
+        account=account, typed=typed, start=start, thread=thread, gmail_save=gmail_save
+    )
 
 
 def _start(request: AuthenticatedHttpRequest, message: Message, mode: str) -> compose.Start:

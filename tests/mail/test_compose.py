@@ -169,7 +169,7 @@ def test_a_sent_message_reaches_bob_and_leaves_no_draft(signed_in, mailbox, gmai
     ],
 )
 def test_a_message_that_cannot_go_says_why_and_keeps_everything(
-    signed_in, mailbox, bob, at_once, fields, problem
+    signed_in, mailbox, gmail, bob, at_once, fields, problem
 ):
     typed = {"subject": "Kept", "body": "Every word", **fields}
     refused = post(signed_in, mailbox, "send", **typed)
@@ -183,6 +183,17 @@ def test_a_message_that_cannot_go_says_why_and_keeps_everything(
     assert not OutboxAction.objects.filter(kind="send").exists()
     flush(mailbox)
     assert received(bob) == []
+    # Not sent, so saved to Gmail's drafts after all, as any draft is.
+    assert [m["Subject"] for m in gmail_drafts(gmail).values()] == ["Kept"]
+
+
+def test_a_message_sent_at_once_is_not_saved_as_a_draft_first(signed_in, mailbox, bob, at_once):
+    post(signed_in, mailbox, "send", to=BOB, subject="Straight out", body="No detour")
+
+    # Only the send is queued: no drafts.create before it, which it would delete.
+    assert list(OutboxAction.objects.values_list("kind", flat=True)) == ["send"]
+    flush(mailbox)
+    assert [m["Subject"] for _, m in received(bob)] == ["Straight out"]
 
 
 def test_an_uploaded_file_arrives_with_its_bytes(signed_in, mailbox, bob, at_once):
@@ -552,6 +563,32 @@ def test_a_reply_goes_from_the_alias_it_was_sent_to(signed_in, with_alias, gmail
     assert "-- \nTeam Tern\n\nOn " in page  # the alias's signature, above the quote
 
 
+def test_a_draft_written_in_gmail_with_formatting_reopens_in_rich_mode(signed_in, mailbox, gmail):
+    theirs = email.message.EmailMessage()
+    theirs["To"] = BOB
+    theirs["Subject"] = "Formatted"
+    theirs.set_content("Started on the bus")
+    theirs.add_alternative(
+        '<div dir="ltr">Started <b>on the bus</b><ul><li>tickets</li></ul>'
+        '<img src="https://tracker.example/p.gif"><script>alert(1)</script></div>',
+        subtype="html",
+    )
+    raw = base64.urlsafe_b64encode(theirs.as_bytes()).decode()
+    gmail.users().drafts().create(userId="me", body={"message": {"raw": raw}}).execute()
+    sync(mailbox)
+    message = Thread.objects.get().messages.get()
+
+    opened = signed_in.post(reverse("mail:draft_adopt", args=[message.pk]))
+
+    draft = Draft.objects.get()
+    assert "Started <b>on the bus</b><ul><li>tickets</li></ul>" in draft.body_html
+    assert "tracker.example" not in draft.body_html and "script" not in draft.body_html
+    page = signed_in.get(opened["Location"]).content.decode()
+    assert '<input type="hidden" name="rich" value="1" data-rich-flag>' in page
+    editor = page.split("data-rich-editor", 1)[1].split("</div>", 1)[0]
+    assert "Started <b>on the bus</b>" in editor and " hidden" not in editor.split(">", 1)[0]
+
+
 def test_a_draft_written_in_gmail_reopens_in_tern_and_saves_back_to_itself(
     signed_in, mailbox, gmail, bob, at_once
 ):
@@ -695,7 +732,7 @@ def test_a_reply_waiting_in_its_undo_window_shows_in_its_thread_with_undo(
 
 
 def test_a_send_gmail_refuses_comes_back_as_a_draft_and_says_why(
-    signed_in, mailbox, emulator, bob, at_once
+    signed_in, mailbox, emulator, gmail, bob, at_once
 ):
     post(signed_in, mailbox, "send", to=BOB, subject="Refused", body="Keep me")
     # Something Gmail refuses for good: its recipients gone behind the form's back, which
@@ -711,3 +748,17 @@ def test_a_send_gmail_refuses_comes_back_as_a_draft_and_says_why(
     post(signed_in, mailbox, "autosave", draft=draft.pk, to=BOB, subject="Refused", body="Edited")
     draft.refresh_from_db()
     assert draft.body_text == "Edited"  # editable again, nothing lost
+    outbox_flush(account_id=mailbox.pk)
+    assert [m.get_content().strip() for m in gmail_drafts(gmail).values()] == ["Edited"]
+
+
+def test_a_send_gmail_refuses_is_in_gmail_s_drafts_again(signed_in, mailbox, gmail, bob, at_once):
+    post(signed_in, mailbox, "send", to=BOB, subject="Refused", body="Keep me")
+    Draft.objects.update(to="")  # Gmail: 400 "Recipient address required" (as above)
+    outbox_flush(account_id=mailbox.pk)  # refused
+
+    outbox_flush(account_id=mailbox.pk)  # the save it queued
+
+    [(gmail_draft_id, kept)] = gmail_drafts(gmail).items()
+    assert kept["Subject"] == "Refused" and kept.get_content().strip() == "Keep me"
+    assert Draft.objects.get().gmail_draft_id == gmail_draft_id
