@@ -8,14 +8,23 @@ cache key is a hash of it. A row whose thread changed, or whose date reads diffe
 today, has another key: there is nothing to invalidate, and no row can be shown stale
 (mail.fragments). Two people with the same thread id cannot share a row either: the id
 is in the key.
+
+A whole page of rows is kept too (`listed_page`), under the versions of its accounts'
+mirrors (mail.mirror_version) and what chose it (the list, the cursor, today's date in
+the reader's time zone): while none of those accounts' labels or threads changed, the
+page costs one cache round trip instead of its three queries and fifty rows.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.cache import cache
 from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from mail.fragments import fragment_key, fragments
-from mail.selectors import Row
+from mail.selectors import Cursor, Row, ThreadPage
 from mail.templatetags.mail_format import iso, short_date
 
 ROW_TEMPLATES = ("mail/_row.html",)
@@ -56,3 +65,47 @@ def rendered_rows(rows: list[Row], *, folder: str, unified: bool) -> list[SafeSt
         keys=[fragment_key("row", ROW_TEMPLATES, context) for context in contexts],
         render=template.render,
     )
+
+
+LIST_TTL_S = 10 * 60
+
+
+@dataclass(frozen=True)
+class ListedPage:
+    """A page of a thread list as the page shows it: its rows' HTML, in order, and the
+    cursors of its neighbours."""
+
+    rows_html: str
+    count: int
+    newer: Cursor | None = None
+    older: Cursor | None = None
+
+
+def listed_page(
+    made_of: dict[str, object] | None,
+    *,
+    make: Callable[[], ThreadPage],
+    folder: str,
+    unified: bool,
+) -> ListedPage:
+    """The page `make` gives, its rows rendered; kept under `made_of` (everything that
+    chose the page, with the mirror versions of its accounts, read before `make` runs)
+    and taken from the cache while that is unchanged. None: made each time."""
+    key = None
+    if made_of is not None:
+        made_of = {**made_of, "zone": timezone.get_current_timezone_name()}
+        made_of["today"] = timezone.localdate().isoformat()
+        key = fragment_key("list", ROW_TEMPLATES, made_of)
+        kept = cache.get(key)
+        if kept is not None:
+            return kept
+    page = make()
+    listed = ListedPage(
+        rows_html="".join(rendered_rows(page.rows, folder=folder, unified=unified)),
+        count=len(page.rows),
+        newer=page.newer,
+        older=page.older,
+    )
+    if key is not None:
+        cache.set(key, listed, LIST_TTL_S)
+    return listed

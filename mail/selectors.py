@@ -186,10 +186,26 @@ class SidebarLabel:
     current: bool = False
 
 
+@dataclass(frozen=True)
+class FailedAction:
+    """An action Gmail refused for good, as the lists' banner tells of it."""
+
+    pk: int
+    kind: str  # as shown: "Archive"
+    account_email: str
+    last_error: str
+
+
 @dataclass
 class Sidebar:
+    """What every mail page shows around its content, kept in the cache under the
+    mirror versions of the user's accounts: the lists' unread counts, the user labels,
+    and the actions Gmail refused (mail.services and sync.outbox renew the versions
+    when one is refused or dismissed)."""
+
     unread: dict[tuple[int | None, str], int] = field(default_factory=dict)
     user_labels: dict[int, list[SidebarLabel]] = field(default_factory=dict)
+    failed_actions: list[FailedAction] = field(default_factory=list)
 
     def unread_in(self, account_id: int | None, gmail_id: str) -> int:
         """Unread threads of a list: one account's, or every account's (None)."""
@@ -404,13 +420,18 @@ def _sender(header: str, *, own: str) -> Sender | None:
 SIDEBAR_TTL_S = 10 * 60
 
 
-def sidebar(*, user: User, accounts: Sequence[GmailAccount]) -> Sidebar:
+def sidebar(
+    *, user: User, accounts: Sequence[GmailAccount], versions: Sequence[str] | None = None
+) -> Sidebar:
     """The user labels of each account, nested by "/", and the unread threads of every
     list, per account and summed over the accounts. From the cache while none of the
     accounts' mirrors changed (mail.mirror_version: two cache round trips, no query),
-    else made in two queries and kept."""
+    else made in three queries and kept. `versions`: the accounts' mirror versions, when
+    read already."""
     ids = [account.pk for account in accounts]
-    made_of = json.dumps([user.pk, ids, mirror_versions(ids)])
+    if versions is None:
+        versions = mirror_versions(ids)
+    made_of = json.dumps([user.pk, ids, list(versions)])
     key = f"mail:sidebar:{hashlib.sha256(made_of.encode()).hexdigest()}"
     bar = cache.get(key)
     if bar is None:
@@ -447,6 +468,15 @@ def _sidebar_made(*, user: User, accounts: Sequence[GmailAccount]) -> Sidebar:
         if row["label_id"] in entries:
             entries[row["label_id"]].unread = unread
     bar.unread = dict(totals)
+    bar.failed_actions = [
+        FailedAction(
+            pk=action.pk,
+            kind=action.get_kind_display(),
+            account_email=action.account.email,
+            last_error=action.last_error,
+        )
+        for action in failed_actions(user=user)
+    ]
     return bar
 
 

@@ -22,6 +22,7 @@ from accounts.models import GmailAccount, User
 from mail import compose, mirror, sanitize
 from mail.actions import ACTIONS, ActionNotAllowed, Call, Kind
 from mail.labels import label_change_problem
+from mail.mirror_version import mirror_changed
 from mail.models import (
     Attachment,
     Draft,
@@ -68,14 +69,14 @@ def thread_archive(*, thread: Thread) -> OutboxAction:
 def thread_move_to_inbox(*, thread: Thread) -> OutboxAction:
     """Also ends a snooze: a snoozed thread back in the inbox is not snoozed any more."""
     with transaction.atomic():
-        Snooze.objects.filter(thread=thread).delete()
+        _snooze_end(thread)
         return _act_on_thread(thread, Kind.MOVE_TO_INBOX)
 
 
 def thread_spam(*, thread: Thread) -> OutboxAction:
     """Also ends a snooze, as trashing does: Gmail snoozes nothing in Spam or Trash."""
     with transaction.atomic():
-        Snooze.objects.filter(thread=thread).delete()
+        _snooze_end(thread)
         return _act_on_thread(thread, Kind.SPAM)
 
 
@@ -96,7 +97,7 @@ def thread_labels_change(
 def thread_trash(*, thread: Thread) -> OutboxAction:
     """Also ends a snooze (see thread_spam)."""
     with transaction.atomic():
-        Snooze.objects.filter(thread=thread).delete()
+        _snooze_end(thread)
         return _act_on_thread(thread, Kind.TRASH)
 
 
@@ -115,6 +116,7 @@ def thread_snooze(*, thread: Thread, until: dt.datetime) -> OutboxAction:
     time, Gmail gets the archive, and `snoozes_wake` brings it back."""
     with transaction.atomic():
         Snooze.objects.update_or_create(thread=thread, defaults={"until": until})
+        mirror_changed(account_ids=[thread.account_id])  # the Snoozed list shows it
         return _act_on_thread(thread, Kind.ARCHIVE)
 
 
@@ -123,10 +125,17 @@ def thread_unsnooze(*, thread: Thread) -> OutboxAction:
     return thread_move_to_inbox(thread=thread)
 
 
+def _snooze_end(thread: Thread) -> None:
+    """The thread is not snoozed any more (if it was): the Snoozed list, kept in the
+    cache under the mirror's version, shows it at once."""
+    if Snooze.objects.filter(thread=thread).delete()[0]:
+        mirror_changed(account_ids=[thread.account_id])
+
+
 def snooze_forget(*, thread: Thread) -> None:
     """The snooze's time is dropped; where the thread is stays as it is (Undo of a
     snooze drops it, then puts the labels back)."""
-    Snooze.objects.filter(thread=thread).delete()
+    _snooze_end(thread)
 
 
 WAKE_BATCH = 100
@@ -152,6 +161,7 @@ def snoozes_wake(*, now: dt.datetime) -> int:
                     thread_id__in=[s.thread_id for s in due], label_gmail_id__in=("TRASH", "SPAM")
                 ).values_list("thread_id", flat=True)
             )
+            mirror_changed(account_ids={snooze.thread.account_id for snooze in due})
             for snooze in due:
                 snooze.delete()
                 if snooze.thread_id in binned:
@@ -188,7 +198,8 @@ def threads_got_mail(*, account: GmailAccount, gmail_ids: Iterable[str]) -> None
         "account"
     ):
         _act_on_thread(thread, Kind.ARCHIVE)
-    Snooze.objects.filter(thread_id__in=in_inbox).delete()
+    if Snooze.objects.filter(thread_id__in=in_inbox).delete()[0]:
+        mirror_changed(account_ids=[account.pk])
 
 
 def sender_trust(*, user: User, address: str) -> None:
@@ -512,3 +523,4 @@ def _act(
 def failed_action_dismiss(*, action: OutboxAction) -> None:
     """The user has read why Gmail refused an action; forget it."""
     action.delete()
+    mirror_changed(account_ids=[action.account_id])  # the lists' banner is kept under it

@@ -26,6 +26,7 @@ from gmail.client import Json
 from gmail.errors import PermanentError, RetryLater, backoff_delay
 from mail import compose, services
 from mail.actions import Call
+from mail.mirror_version import mirror_changed
 from mail.models import Draft, DraftAttachment, Message, OutboxAction
 from sync.attachments import attachment_data, decoded_chunks
 from sync.clients import gmail_client
@@ -572,6 +573,7 @@ def _fail(account: GmailAccount, group: list[OutboxAction], error: PermanentErro
     OutboxAction.objects.filter(pk__in=[a.pk for a in group]).update(
         state=OutboxAction.State.FAILED, last_error=spec.refused_message(error)
     )
+    mirror_changed(account_ids=[account.pk])  # the lists say so (mail.selectors.Sidebar)
     if spec.call == Call.SEND:
         # Not sent: the message is the writer's draft again, to change and send again,
         # and in Gmail's Drafts too (a message sent at once was never saved there).

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import GmailAccount
+from accounts.selectors import gmail_accounts_of
 from mail import compose, services
 from mail.addresses import header_pairs
 from mail.models import Draft, Message
@@ -49,7 +50,7 @@ def compose_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         return compose_post(request)
     accounts = _accounts(request)
     if not accounts:
-        return _page(request, draft=None, typed=services.Typed(), account=None)
+        return _page(request, draft=None, typed=services.Typed(), account=None, accounts=accounts)
     choices = compose.from_choices(accounts[:1])
     sender = next((c for c in choices if c.default), choices[0])
     typed = services.Typed(
@@ -57,7 +58,7 @@ def compose_page(request: AuthenticatedHttpRequest) -> HttpResponse:
         body_text=compose.with_signature("", sender.signature),
         from_address=sender.email,
     )
-    return _page(request, draft=None, typed=typed, account=accounts[0])
+    return _page(request, draft=None, typed=typed, account=accounts[0], accounts=accounts)
 
 
 @login_required
@@ -73,7 +74,12 @@ def reply_page(request: AuthenticatedHttpRequest, message_id: int) -> HttpRespon
     """A reply (`mode=reply`), reply all (`reply_all`) or forward (`forward`) to one of
     the user's messages, filled in and quoted, stored once the user types."""
     message = message_of_user(user=request.user, message_id=message_id)
-    start = _start(request, message, request.GET.get("mode", Draft.Mode.REPLY))
+    # Every account of the user, once: the From choices (the active ones), the user's
+    # own addresses (which reply all leaves out) and the message's own account.
+    every = gmail_accounts_of(user=request.user)
+    message.account = next(a for a in every if a.pk == message.account_id)
+    own = {account.email.lower() for account in every}
+    start = _start(request, message, request.GET.get("mode", Draft.Mode.REPLY), own=own)
     sender = _replying_as(message)
     typed = services.Typed(
         to=start.to,
@@ -83,7 +89,13 @@ def reply_page(request: AuthenticatedHttpRequest, message_id: int) -> HttpRespon
         from_address=sender.email,
     )
     return _page(
-        request, draft=None, typed=typed, account=message.account, start=start, replying=message
+        request,
+        draft=None,
+        typed=typed,
+        account=message.account,
+        accounts=[a for a in every if a.status == GmailAccount.Status.ACTIVE],
+        start=start,
+        replying=message,
     )
 
 
@@ -317,10 +329,16 @@ def _draft_kept(
     )
 
 
-def _start(request: AuthenticatedHttpRequest, message: Message, mode: str) -> compose.Start:
+def _start(
+    request: AuthenticatedHttpRequest, message: Message, mode: str, *, own: set[str] | None = None
+) -> compose.Start:
+    """The start of a reply, reply all or forward; `own` is the user's addresses, when
+    known."""
     if mode not in {Draft.Mode.REPLY, Draft.Mode.REPLY_ALL, Draft.Mode.FORWARD}:
         raise BadRequest("Reply, reply all or forward?")
-    return compose.reply_start(message, mode=mode, own=own_addresses(user=request.user))
+    if own is None:
+        own = own_addresses(user=request.user)
+    return compose.reply_start(message, mode=mode, own=own)
 
 
 def _number(value: str | None) -> int:
@@ -353,12 +371,15 @@ def _page(
     draft: Draft | None,
     typed: services.Typed,
     account: GmailAccount | None,
+    accounts: list[GmailAccount] | None = None,
     start: compose.Start | None = None,
     replying: Message | None = None,
     problems: list[str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    accounts = _accounts(request)
+    """The compose form; `accounts` are the user's active ones, when known."""
+    if accounts is None:
+        accounts = _accounts(request)
     if account is None or not accounts:
         problem = "Connect a Gmail account in Settings to write mail."
         return render(request, "mail/refused.html", {"problem": problem}, status=400)

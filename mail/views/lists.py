@@ -12,21 +12,20 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import GmailAccount
 from accounts.selectors import gmail_account_for_user, gmail_accounts_of
 from mail.models import Label
-from mail.rows import rendered_rows
+from mail.rows import ListedPage, listed_page
 from mail.search import SearchError, message_filter, parse
 from mail.selectors import (
     FOLDER_NAMES,
     NOT_LABELS,
     Cursor,
-    ThreadPage,
     failed_action_for_user,
-    failed_actions,
     label_in_any_account,
     label_of_user,
     search_page,
@@ -118,25 +117,45 @@ def _list(
         # The same object as in the sidebar's list (its sync status is loaded there).
         account = next(a for a in accounts if a.pk == account.pk)
     before, after = _cursor(request.GET.get("older")), _cursor(request.GET.get("newer"))
+    bar = sidebar_context(request, accounts=accounts, folder=folder, account=account, label=label)
     problem = ""
     if folder == "SEARCH":
+        # Not kept: newer_than: and older_than: change what matches as time goes by.
         try:
             matching = message_filter(parse(query), user=request.user)
-            page = search_page(accounts=accounts, matching=matching, before=before, after=after)
+            page = listed_page(
+                None,
+                make=lambda: search_page(
+                    accounts=accounts, matching=matching, before=before, after=after
+                ),
+                folder=folder,
+                unified=bar["unified"],
+            )
         except SearchError as error:
-            problem, page = str(error), ThreadPage(rows=[])
+            problem, page = str(error), ListedPage(rows_html="", count=0)
     else:
-        page = thread_page(
-            user=request.user,
-            accounts=accounts,
+        made_of = {
+            "user": request.user.pk,
+            "accounts": [[each.pk, each.email] for each in accounts],
+            "versions": bar["versions"],
+            "list": [folder, account.pk if account else None, label.pk if label else None],
+            "cursors": [before, after],
+        }
+        page = listed_page(
+            made_of,
+            make=lambda: thread_page(
+                user=request.user,
+                accounts=accounts,
+                folder=folder,
+                account=account,
+                label=label if account else None,
+                before=before,
+                after=after,
+            ),
             folder=folder,
-            account=account,
-            label=label if account else None,
-            before=before,
-            after=after,
+            unified=bar["unified"],
         )
     shown = [account] if account else accounts
-    bar = sidebar_context(request, accounts=accounts, folder=folder, account=account, label=label)
     context = {
         **bar,
         "folder_name": (
@@ -147,10 +166,10 @@ def _list(
         "query": query,
         "search_problem": problem,
         "page": page,
-        "rows_html": rendered_rows(page.rows, folder=folder, unified=bar["unified"]),
+        "rows_html": mark_safe(page.rows_html),  # noqa: S308 - rows our template escaped
         "newer_url": _page_url(request.path, "newer", page.newer, query=query),
         "older_url": _page_url(request.path, "older", page.older, query=query),
-        "failed_actions": failed_actions(user=request.user),
+        "failed_actions": bar["failed_actions"],
         "first_sync": next((a for a in shown if _first_sync_running(a)), None),
     }
     return render(request, "mail/list.html", context, status=400 if problem else 200)

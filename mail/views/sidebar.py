@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import GmailAccount
+from mail.mirror_version import mirror_versions
 from mail.models import Label
 from mail.selectors import SYSTEM_FOLDERS, Sidebar, account_color, sidebar
 
@@ -38,8 +39,11 @@ def sidebar_context(
     label: Label | None = None,
 ) -> dict[str, Any]:
     """What the sidebar template needs, `folder` (of `account`, or of every account)
-    and `label` marked as the current list; none on a page that is not a list."""
-    bar = sidebar(user=request.user, accounts=accounts)
+    and `label` marked as the current list; none on a page that is not a list.
+    Its `versions` are the accounts' mirror versions, read first: whatever the page reads
+    after them is at least as new, so a page kept under them is never stale."""
+    versions = mirror_versions([each.pk for each in accounts])
+    bar = sidebar(user=request.user, accounts=accounts, versions=versions)
     shown = [account] if account else accounts
     label_groups = []
     for each in shown:
@@ -67,6 +71,8 @@ def sidebar_context(
         ],
         "unified_unread": bar.unread_in(None, "INBOX"),
         "unified": account is None and len(accounts) > 1,
+        "versions": versions,
+        "failed_actions": bar.failed_actions,
     }
 
 

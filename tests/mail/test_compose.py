@@ -738,6 +738,7 @@ def test_a_send_gmail_refuses_comes_back_as_a_draft_and_says_why(
     # Something Gmail refuses for good: its recipients gone behind the form's back, which
     # Gmail answers 400 "Recipient address required" (the form itself never lets it go).
     Draft.objects.update(to="")
+    assert "did not send" not in signed_in.get(reverse("mail:inbox")).content.decode()  # kept
     outbox_flush(account_id=mailbox.pk)
 
     draft = Draft.objects.get()
