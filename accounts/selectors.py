@@ -9,8 +9,12 @@ from accounts.models import GmailAccount, User
 from gmail.scopes import MAILBOX_SCOPES
 
 
-def gmail_accounts_of(*, user: User) -> list[GmailAccount]:
-    accounts = GmailAccount.objects.filter(user=user).select_related("sync_status")
+def gmail_accounts_of(*, user: User, with_sync_status: bool = True) -> list[GmailAccount]:
+    """The user's accounts, with their sync status (the sidebar shows it) unless not
+    `with_sync_status`."""
+    accounts = GmailAccount.objects.filter(user=user)
+    if with_sync_status:
+        accounts = accounts.select_related("sync_status")
     return list(accounts.defer("encrypted_credentials"))
 
 

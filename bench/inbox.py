@@ -2,10 +2,10 @@
 `/mail/` (50 threads), a user label's list, the thread page of a 20-message HTML
 conversation, the compose page, a reply to that conversation's newest message (quoted),
 and Send (the POST that keeps the draft and queues it in the outbox, answered 303).
-A list page unchanged since it was last made comes from the cache (mail.rows.listed_page);
-"/mail/ after a change" renews the mailbox's mirror version before each request (outside
-the timing), as any change of its labels or threads does, so that page is made anew each
-time: the figure of the first view after new mail or an action.
+A page unchanged since it was last made comes from the cache (mail.fragments.kept_page);
+"after a change" renews the mailbox's mirror version before each request (outside the
+timing), as any change of its labels or threads does, so that the page is made anew each
+time (its rows and messages still kept): the first view after new mail or an action.
 
 Each mailbox belongs to its own user and is written straight into PostgreSQL in the
 shape the sync engine writes (bench/mirror.py), then VACUUM ANALYZE. Requests go
@@ -46,11 +46,13 @@ PAGES = {
     "inbox_changed": "/mail/ after a change",
     "label": "label page",
     "thread": "thread page (20 HTML msgs)",
+    "thread_changed": "thread page after a change",
     "compose": "compose page",
     "reply": "reply page (quoting)",
     "send": "Send (POST)",
 }
 LISTS = {"inbox", "inbox_changed", "label"}
+THREADS = {"thread", "thread_changed"}
 LABEL = "Label_1"  # bench.corpus.USER_LABELS[0], on about one thread in thirty
 
 
@@ -147,6 +149,7 @@ def run(ctx):
             "inbox_changed": Changed(INBOX_URL, [accounts[size].pk]),
             "label": f"/mail/account/{accounts[size].pk}/label/{LABEL}/",
             "thread": threads[size].get_absolute_url(),
+            "thread_changed": Changed(threads[size].get_absolute_url(), [accounts[size].pk]),
             "compose": "/mail/compose/",
             "reply": f"/mail/reply/{threads[size].messages.order_by('-internal_date').first().pk}/",
             "send": ("/mail/compose/", _send_form(accounts[size])),
@@ -160,7 +163,7 @@ def run(ctx):
             body = _fetch(client, url).content  # the thread page sanitises here, once
             pages[size][kind] = {
                 "url": url if isinstance(url, str) else url[0],  # a Changed's too
-                "shown": len((MESSAGE_ITEM if kind == "thread" else THREAD_ROW).findall(body)),
+                "shown": len((MESSAGE_ITEM if kind in THREADS else THREAD_ROW).findall(body)),
                 "bytes": len(body),
                 "queries": _queries(client, url),
             }
@@ -214,11 +217,10 @@ def run(ctx):
             )
             report.add(f"{title} max at {label} msgs", stats["max"], "ms", floor=layout["max"])
             report.add(f"{title} queries at {label} msgs", page["queries"], "", floor=floor_queries)
-            if kind in LISTS or kind == "thread":
-                shown_bar = THREAD_MESSAGES if kind == "thread" else PAGE_SIZE
+            if kind in LISTS or kind in THREADS:
+                shown_bar = THREAD_MESSAGES if kind in THREADS else PAGE_SIZE
                 report.add(
-                    f"{title} {'messages' if kind == 'thread' else 'threads'} shown at "
-                    f"{label} msgs",
+                    f"{title} {'messages' if kind in THREADS else 'threads'} shown at {label} msgs",
                     page["shown"],
                     "",
                     bar=f"={shown_bar}" if kind != "label" else "",

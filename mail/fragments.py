@@ -26,6 +26,9 @@ from django.template import Engine
 from django.utils.safestring import SafeString, mark_safe
 
 FRAGMENT_TTL_S = 24 * 60 * 60
+# A whole page's layout is kept for less: its key changes every minute (the sidebar says
+# when each account last synced), and it is large.
+PAGE_TTL_S = 10 * 60
 
 
 @cache
@@ -87,3 +90,18 @@ def fragments[Item](
     if made:
         django_cache.set_many(made, FRAGMENT_TTL_S)
     return html
+
+
+def kept_page[Kept](key: str | None, make: Callable[[], tuple[Kept, bool]]) -> Kept:
+    """A page's layout (markup with CSRF slots, which `with_csrf` fills, and what else
+    the page needs of it) from the cache under `key`, else `make()`, which also says
+    whether to keep it (a page showing what no key covers is made each time). No `key`:
+    made each time."""
+    if key is not None:
+        kept = django_cache.get(key)
+        if kept is not None:
+            return kept
+    made, keep = make()
+    if key is not None and keep:
+        django_cache.set(key, made, PAGE_TTL_S)
+    return made

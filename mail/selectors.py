@@ -26,6 +26,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
 from accounts.models import GmailAccount, User
+from mail.actions import ACTIONS, Kind
 from mail.addresses import sender_of
 from mail.mirror_version import mirror_versions
 from mail.models import (
@@ -468,14 +469,14 @@ def _sidebar_made(*, user: User, accounts: Sequence[GmailAccount]) -> Sidebar:
         if row["label_id"] in entries:
             entries[row["label_id"]].unread = unread
     bar.unread = dict(totals)
+    refused = (
+        OutboxAction.objects.filter(account__user=user, state=OutboxAction.State.FAILED)
+        .order_by("-id")
+        .values_list("pk", "kind", "account__email", "last_error")[:FAILED_SHOWN]
+    )
     bar.failed_actions = [
-        FailedAction(
-            pk=action.pk,
-            kind=action.get_kind_display(),
-            account_email=action.account.email,
-            last_error=action.last_error,
-        )
-        for action in failed_actions(user=user)
+        FailedAction(pk=pk, kind=ACTIONS[Kind(kind)].title, account_email=email, last_error=error)
+        for pk, kind, email, error in refused
     ]
     return bar
 
@@ -616,14 +617,7 @@ def thread_labels(*, user: User, thread: Thread) -> list[Label]:
     )
 
 
-def failed_actions(*, user: User) -> list[OutboxAction]:
-    """The user's actions Gmail refused for good, newest first, to show them why."""
-    return list(
-        OutboxAction.objects.filter(account__user=user, state=OutboxAction.State.FAILED)
-        .select_related("account")
-        .defer("raw")
-        .order_by("-id")[:20]
-    )
+FAILED_SHOWN = 20
 
 
 def failed_action_for_user(*, user: User, action_id: int) -> OutboxAction:

@@ -177,11 +177,13 @@ def thread_mute(*, thread: Thread) -> OutboxAction:
     """Archived now, and again whenever new mail arrives in it (`threads_got_mail`)."""
     with transaction.atomic():
         Mute.objects.get_or_create(thread=thread)
+        mirror_changed(account_ids=[thread.account_id])  # the kept thread page says muted
         return _act_on_thread(thread, Kind.ARCHIVE)
 
 
 def thread_unmute(*, thread: Thread) -> None:
     Mute.objects.filter(thread=thread).delete()
+    mirror_changed(account_ids=[thread.account_id])  # the kept thread page says muted
 
 
 def threads_got_mail(*, account: GmailAccount, gmail_ids: Iterable[str]) -> None:
@@ -205,10 +207,18 @@ def threads_got_mail(*, account: GmailAccount, gmail_ids: Iterable[str]) -> None
 def sender_trust(*, user: User, address: str) -> None:
     """Always show images from `address` (lowercased), for this user."""
     TrustedSender.objects.get_or_create(user=user, address=address.strip().lower())
+    _pages_changed(user)
 
 
 def sender_forget(*, sender: TrustedSender) -> None:
     sender.delete()
+    _pages_changed(sender.user)
+
+
+def _pages_changed(user: User) -> None:
+    """What the user's thread pages show changed, though no mirror did (whose images
+    show): they are kept under the mirror versions of the user's accounts."""
+    mirror_changed(account_ids=user.gmail_accounts.values_list("pk", flat=True))
 
 
 def message_send(

@@ -76,7 +76,7 @@ def reply_page(request: AuthenticatedHttpRequest, message_id: int) -> HttpRespon
     message = message_of_user(user=request.user, message_id=message_id)
     # Every account of the user, once: the From choices (the active ones), the user's
     # own addresses (which reply all leaves out) and the message's own account.
-    every = gmail_accounts_of(user=request.user)
+    every = gmail_accounts_of(user=request.user, with_sync_status=False)
     message.account = next(a for a in every if a.pk == message.account_id)
     own = {account.email.lower() for account in every}
     start = _start(request, message, request.GET.get("mode", Draft.Mode.REPLY), own=own)

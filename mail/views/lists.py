@@ -7,19 +7,23 @@ the (last message time, thread id) of the row next to the page, never an offset.
 """
 
 import datetime as dt
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import get_template
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import GmailAccount
 from accounts.selectors import gmail_account_for_user, gmail_accounts_of
+from mail.fragments import csrf_slot, fragment_key, kept_page, with_csrf
+from mail.mirror_version import mirror_versions
 from mail.models import Label
-from mail.rows import ListedPage, listed_page
+from mail.rows import ROW_TEMPLATES, ListedPage, listed_page
 from mail.search import SearchError, message_filter, parse
 from mail.selectors import (
     FOLDER_NAMES,
@@ -32,7 +36,7 @@ from mail.selectors import (
     thread_page,
 )
 from mail.services import failed_action_dismiss
-from mail.views.sidebar import sidebar_context
+from mail.views.sidebar import needs_request, page_made_of, sidebar_context
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MICROSECOND = dt.timedelta(microseconds=1)
@@ -116,11 +120,81 @@ def _list(
     if account is not None:
         # The same object as in the sidebar's list (its sync status is loaded there).
         account = next(a for a in accounts if a.pk == account.pk)
+    # Read before anything the page shows: what is read after is at least as new.
+    versions = mirror_versions([each.pk for each in accounts])
+    key = None
+    if folder != "SEARCH" and not needs_request(accounts):
+        # Search is not kept: newer_than: and older_than: match otherwise as time goes by.
+        made_of = page_made_of(request, accounts=accounts, versions=versions)
+        key = fragment_key("list-page", LIST_TEMPLATES, made_of)
+    problem = ""
+
+    def make() -> tuple[str, bool]:
+        nonlocal problem
+        context = _list_context(
+            request,
+            accounts=accounts,
+            versions=versions,
+            folder=folder,
+            account=account,
+            label=label,
+            query=query,
+        )
+        problem = context["search_problem"]
+        return _layout(request, context, keep=key is not None), True
+
+    layout = kept_page(key, make)
+    context = {
+        "layout_html": with_csrf([layout], request)[0],
+        "folder_name": _folder_name(folder, label),
+        "current_account": account,
+        "query": query,
+    }
+    return render(request, "mail/list.html", context, status=400 if problem else 200)
+
+
+LIST_TEMPLATES = (
+    "mail/_list_layout.html",
+    *ROW_TEMPLATES,
+    "mail/_sidebar.html",
+    "mail/_selection_toolbar.html",
+    "mail/_thread_states.html",
+    "mail/_pager.html",
+    "accounts/_reconnect_banner.html",
+)
+
+
+def _layout(request: AuthenticatedHttpRequest, context: dict[str, Any], *, keep: bool) -> str:
+    """The list inside the site layout (mail/_list_layout.html), with CSRF slots. Without
+    the context processors, which base.html runs (the toast is taken from the session
+    once); with the request only for a page not kept (the reconnect banner needs it)."""
+    template = get_template(LIST_TEMPLATES[0])
+    extra = {} if keep else {"request": request}
+    return str(template.render({**context, **extra, "csrf_token": csrf_slot()}))
+
+
+def _folder_name(folder: str, label: Label | None) -> str:
+    if folder == "SEARCH":
+        return "Search results"
+    return FOLDER_NAMES.get(folder) or (label.name if label else folder)
+
+
+def _list_context(
+    request: AuthenticatedHttpRequest,
+    *,
+    accounts: list[GmailAccount],
+    versions: list[str],
+    folder: str,
+    account: GmailAccount | None,
+    label: Label | None,
+    query: str,
+) -> dict[str, Any]:
     before, after = _cursor(request.GET.get("older")), _cursor(request.GET.get("newer"))
-    bar = sidebar_context(request, accounts=accounts, folder=folder, account=account, label=label)
+    bar = sidebar_context(
+        request, accounts=accounts, folder=folder, account=account, label=label, versions=versions
+    )
     problem = ""
     if folder == "SEARCH":
-        # Not kept: newer_than: and older_than: change what matches as time goes by.
         try:
             matching = message_filter(parse(query), user=request.user)
             page = listed_page(
@@ -137,7 +211,7 @@ def _list(
         made_of = {
             "user": request.user.pk,
             "accounts": [[each.pk, each.email] for each in accounts],
-            "versions": bar["versions"],
+            "versions": versions,
             "list": [folder, account.pk if account else None, label.pk if label else None],
             "cursors": [before, after],
         }
@@ -156,23 +230,18 @@ def _list(
             unified=bar["unified"],
         )
     shown = [account] if account else accounts
-    context = {
+    return {
         **bar,
-        "folder_name": (
-            "Search results"
-            if folder == "SEARCH"
-            else FOLDER_NAMES.get(folder) or (label.name if label else folder)
-        ),
+        "folder_name": _folder_name(folder, label),
         "query": query,
+        "here": request.get_full_path(),
         "search_problem": problem,
         "page": page,
         "rows_html": mark_safe(page.rows_html),  # noqa: S308 - rows our template escaped
         "newer_url": _page_url(request.path, "newer", page.newer, query=query),
         "older_url": _page_url(request.path, "older", page.older, query=query),
-        "failed_actions": bar["failed_actions"],
         "first_sync": next((a for a in shown if _first_sync_running(a)), None),
     }
-    return render(request, "mail/list.html", context, status=400 if problem else 200)
 
 
 def _first_sync_running(account: GmailAccount) -> bool:

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import GmailAccount
@@ -37,12 +39,14 @@ def sidebar_context(
     folder: str = "",
     account: GmailAccount | None = None,
     label: Label | None = None,
+    versions: list[str] | None = None,
 ) -> dict[str, Any]:
     """What the sidebar template needs, `folder` (of `account`, or of every account)
     and `label` marked as the current list; none on a page that is not a list.
     Its `versions` are the accounts' mirror versions, read first: whatever the page reads
     after them is at least as new, so a page kept under them is never stale."""
-    versions = mirror_versions([each.pk for each in accounts])
+    if versions is None:
+        versions = mirror_versions([each.pk for each in accounts])
     bar = sidebar(user=request.user, accounts=accounts, versions=versions)
     shown = [account] if account else accounts
     label_groups = []
@@ -94,3 +98,37 @@ def folder_url(account_id: int | None, gmail_id: str) -> str:
     if gmail_id == "INBOX":
         return reverse("mail:account", args=[account_id])
     return reverse("mail:account_folder", args=[account_id, gmail_id])
+
+
+def page_made_of(
+    request: AuthenticatedHttpRequest, *, accounts: list[GmailAccount], versions: list[str]
+) -> dict[str, Any]:
+    """What the key of every kept page (mail.fragments.kept_page) holds besides what is
+    its own: the reader, the page's address, their time zone and today's date, their
+    accounts as the page shows them (address, status, scopes, sync line) and the mirror
+    versions of those accounts, read before anything the page shows."""
+    return {
+        "user": request.user.pk,
+        "here": request.get_full_path(),
+        "origin": request.build_absolute_uri("/"),  # in the messages' image addresses
+        "zone": timezone.get_current_timezone_name(),
+        "today": timezone.localdate().isoformat(),
+        "versions": versions,
+        "accounts": [_as_shown(each) for each in accounts],
+    }
+
+
+def _as_shown(account: GmailAccount) -> list[object]:
+    status = getattr(account, "sync_status", None)
+    sync: list[object] = []
+    if status is not None:
+        synced = status.last_synced_at
+        sync = [status.full_sync_messages_done, synced, timesince(synced) if synced else ""]
+        sync.append(status.last_error)
+    return [account.pk, account.email, account.status, account.scopes, sync]
+
+
+def needs_request(accounts: list[GmailAccount]) -> bool:
+    """Whether a page must be rendered with its request, and not kept: the reconnect
+    banner's Google link is made from the request."""
+    return any(each.status == GmailAccount.Status.NEEDS_REAUTH for each in accounts)

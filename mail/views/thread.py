@@ -1,6 +1,7 @@
 """The thread page: a conversation, each message's email in a sandboxed iframe."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
@@ -12,11 +13,13 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from accounts.http import AuthenticatedHttpRequest
+from accounts.models import GmailAccount
 from accounts.selectors import gmail_accounts_of
 from mail import images, sanitize
 from mail.addresses import header_pairs, sender_of
-from mail.fragments import csrf_slot, fragment_key, fragments, with_csrf
-from mail.models import Attachment, Draft, Label, Message
+from mail.fragments import csrf_slot, fragment_key, fragments, kept_page, with_csrf
+from mail.mirror_version import mirror_versions
+from mail.models import Attachment, Draft, Label, Message, Thread
 from mail.selectors import (
     drafts_by_gmail_message,
     message_bodies_load,
@@ -25,7 +28,7 @@ from mail.selectors import (
     thread_of_user,
     trusted_addresses,
 )
-from mail.views.sidebar import sidebar_context
+from mail.views.sidebar import needs_request, page_made_of, sidebar_context
 
 # Labels the page shows as markers or not at all, never as chips.
 UNCHIPPED = {"UNREAD", "STARRED", "IMPORTANT", "CHAT"}
@@ -73,7 +76,45 @@ class Shown:
 @login_required
 @csp_update({"style-src": ["'unsafe-inline'"]})  # type: ignore[arg-type]  # typed for HttpRequest views
 def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpResponse:
-    thread = thread_of_user(user=request.user, thread_id=thread_id)
+    """The conversation, kept whole in the cache (mail.fragments.kept_page) under the
+    mirror versions of the user's accounts and what else decides it, while it shows no
+    draft; another user's thread, or one that is gone, is 404 (a kept page is only ever
+    the user's own, made under the versions it is kept under)."""
+    accounts = gmail_accounts_of(user=request.user)
+    # Read before anything the page shows: what is read after is at least as new.
+    versions = mirror_versions([each.pk for each in accounts])
+    back_url = _back_url(request)
+    key = None
+    if not needs_request(accounts):
+        made_of = page_made_of(request, accounts=accounts, versions=versions)
+        made_of |= {"thread": thread_id, "back": back_url}
+        key = fragment_key("thread-page", THREAD_TEMPLATES, made_of)
+
+    def make() -> tuple[tuple[str, str], bool]:
+        thread = thread_of_user(user=request.user, thread_id=thread_id)
+        context = _thread_context(request, thread, accounts=accounts, versions=versions)
+        context["back_url"] = back_url
+        # With CSRF slots, and without the context processors, which base.html runs (the
+        # toast is taken from the session once); with the request only for a page not
+        # kept (the reconnect banner needs it).
+        extra = {"request": request} if key is None else {}
+        template = get_template(THREAD_TEMPLATES[0])
+        html = template.render({**context, **extra, "csrf_token": csrf_slot()})
+        # What a draft shows (being sent, or not) is no mirror's: not kept.
+        return (thread.subject, str(html)), not context["has_draft"]
+
+    subject, layout = kept_page(key, make)
+    context = {"layout_html": with_csrf([layout], request)[0], "subject": subject}
+    return render(request, "mail/thread.html", context)
+
+
+def _thread_context(
+    request: AuthenticatedHttpRequest,
+    thread: Thread,
+    *,
+    accounts: list[GmailAccount],
+    versions: list[str],
+) -> dict[str, Any]:
     messages = thread_messages(user=request.user, thread=thread)
     with_images = set(request.GET.getlist("images"))
     # Senders the user asked to always show images from: one query for the thread.
@@ -96,7 +137,7 @@ def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpRespon
         ours = drafts_by_gmail_message(user=request.user, gmail_ids=[m.gmail_id for m in messages])
         for card in pages:
             card.draft = ours.get(card.message.gmail_id)
-    context = {
+    return {
         "thread": thread,
         "labels": [label for label in labels if label.gmail_id in on and _chip(label)],
         "label_choices": [
@@ -106,14 +147,22 @@ def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpRespon
         "is_starred": "STARRED" in on,
         "is_important": "IMPORTANT" in on,
         "is_unread": "UNREAD" in on,
-        "back_url": _back_url(request),
+        "has_draft": "DRAFT" in on,
+        "here": request.get_full_path(),
         "cards": _cards(request, pages),
-        **sidebar_context(request, accounts=gmail_accounts_of(user=request.user)),
+        **sidebar_context(request, accounts=accounts, versions=versions),
     }
-    return render(request, "mail/thread.html", context)
 
 
 MESSAGE_TEMPLATES = ("mail/_message.html", "mail/_clip.html")
+THREAD_TEMPLATES = (
+    "mail/_thread_layout.html",
+    *MESSAGE_TEMPLATES,
+    "mail/_sidebar.html",
+    "mail/_thread_toolbar.html",
+    "mail/_thread_states.html",
+    "accounts/_reconnect_banner.html",
+)
 
 
 def _cards(request: AuthenticatedHttpRequest, pages: list[_Card]) -> list[SafeString]:
@@ -149,7 +198,8 @@ def _cards(request: AuthenticatedHttpRequest, pages: list[_Card]) -> list[SafeSt
     def prepare(missing: list[_Card]) -> None:
         message_bodies_load([card.message for card in missing])
 
-    return with_csrf(fragments(pages, keys=keys, render=render, prepare=prepare), request)
+    # With their CSRF slots: the page fills them once it is whole (thread_page).
+    return fragments(pages, keys=keys, render=render, prepare=prepare)
 
 
 def _made_of(card: _Card, page: dict[str, object]) -> dict[str, object]:

@@ -4,9 +4,10 @@ import email.message
 
 import pytest
 
+from accounts.selectors import gmail_accounts_of
 from mail import services
 from mail.models import Message, OutboxAction, Thread
-from mail.selectors import failed_actions, thread_list
+from mail.selectors import sidebar, thread_list
 from support.mailbox import sync_until_done as sync
 from sync.outbox import outbox_flush
 from tests.sync.helpers import (
@@ -97,9 +98,11 @@ def test_a_refused_action_is_shown_and_the_mirror_shows_gmail_again(
     outbox_flush(account_id=mailbox.pk)
     sync(mailbox)  # the sync that the refusal asked for fetches Gmail's truth again
 
-    failed = failed_actions(user=mailbox.user)
-    assert [a.kind for a in failed] == [OutboxAction.Kind.DELETE]
-    assert "still in Gmail" in failed[0].last_error
+    failed = sidebar(
+        user=mailbox.user, accounts=gmail_accounts_of(user=mailbox.user)
+    ).failed_actions
+    assert [a.kind for a in failed] == ["Delete forever"]
+    assert "still in Gmail" in failed[0].last_error and failed[0].account_email == mailbox.email
     assert Message.objects.filter(account=mailbox, subject="thread 2").exists()
     assert_mirror_equals_gmail(emulator, mailbox)
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from mail import services
 from mail.fragments import csrf_slot
+from mail.mirror_version import mirror_changed
 from mail.models import Message, Thread, TrustedSender
 from mail.views.thread import MESSAGE_TEMPLATES
 from support.mailbox import sync_to_end
@@ -192,9 +193,13 @@ def test_a_stored_sanitisation_is_reused(client, mailbox, gmail):
     assert "Cached" in page and "Original" not in page
 
 
-def queries_of_page(client, user, thread):
+def queries_of_page(client, user, thread, *, changed=True):
+    """The queries of a view of the thread page after the first; `changed`: after a
+    change of the mailbox, which makes the page again (else it is the kept one)."""
     client.force_login(user)
     page_of(client, user, thread)  # the first view stores the sanitised bodies
+    if changed:
+        mirror_changed(account_ids=[thread.account_id])
     with CaptureQueriesContext(connection) as queries:
         client.get(reverse("mail:thread", args=[thread.pk]))
     return [query["sql"] for query in queries.captured_queries]
@@ -208,9 +213,11 @@ def test_the_page_takes_a_constant_number_of_queries(client, mailbox, gmail):
     long_queries = queries_of_page(client, mailbox.user, long)
 
     assert len(long_queries) == len(short_queries), "\n".join(long_queries)
-    # The session, the user, the thread, its messages, their attachments, its labels,
-    # and the accounts of the sidebar (whose counts the first view left in the cache).
-    assert len(long_queries) == 7, "\n".join(long_queries)
+    # The session, the user, the accounts, the thread, its messages, their attachments,
+    # its labels, and the sidebar's three (its labels, unread counts, refused actions).
+    assert len(long_queries) == 10, "\n".join(long_queries)
+    # Unchanged, the page is kept: the session, the user and the accounts.
+    assert len(queries_of_page(client, mailbox.user, long, changed=False)) == 3
 
 
 def test_another_users_thread_is_not_found(client, alice_mailbox, bob_mailbox):
@@ -283,7 +290,10 @@ def message_renders(monkeypatch):
         return real(context, request)
 
     monkeypatch.setattr(template, "render", counted)
-    monkeypatch.setattr("mail.views.thread.get_template", lambda name: template)
+    monkeypatch.setattr(
+        "mail.views.thread.get_template",
+        lambda name: template if name == MESSAGE_TEMPLATES[0] else get_template(name),
+    )
     return rendered
 
 
@@ -327,3 +337,13 @@ def test_a_cached_message_carries_each_reader_s_own_csrf_token(
 
     assert answer.status_code == 303  # the token is this session's: Django accepts it
     assert TrustedSender.objects.filter(user=mailbox.user).count() == 1
+
+
+def test_a_kept_page_is_never_another_user_s(client, mailbox, gmail, django_user_model):
+    thread = synced_thread(mailbox, a_conversation(gmail, to=mailbox.email, replies=1))
+    assert "Lunch plans" in page_of(client, mailbox.user, thread)  # kept now
+
+    mallory = django_user_model.objects.create_user(username="mallory", password="x")
+    client.force_login(mallory)
+
+    assert client.get(reverse("mail:thread", args=[thread.pk])).status_code == 404
