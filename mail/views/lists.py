@@ -7,11 +7,12 @@ the (last message time, thread id) of the row next to the page, never an offset.
 """
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import get_template
 from django.utils.safestring import mark_safe
@@ -49,10 +50,12 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 def folder(request: AuthenticatedHttpRequest, label_id: str) -> HttpResponse:
-    label = None
-    if label_id not in FOLDER_NAMES:
-        label = label_in_any_account(user=request.user, gmail_id=label_id)
-    return _list(request, folder=label_id, label=label)
+    def label_of() -> Label | None:
+        if label_id in FOLDER_NAMES:
+            return None
+        return label_in_any_account(user=request.user, gmail_id=label_id)
+
+    return _list(request, folder=label_id, label_of=label_of)
 
 
 @login_required
@@ -64,11 +67,13 @@ def account_inbox(request: AuthenticatedHttpRequest, account_id: int) -> HttpRes
 def account_folder(
     request: AuthenticatedHttpRequest, account_id: int, label_id: str
 ) -> HttpResponse:
-    account = gmail_account_for_user(user=request.user, account_id=account_id)
-    label = None
-    if label_id not in NOT_LABELS:
-        label = label_of_user(user=request.user, account=account, gmail_id=label_id)
-    return _list(request, folder=label_id, account=account, label=label)
+    def label_of() -> Label | None:
+        if label_id in NOT_LABELS:
+            return None
+        account = gmail_account_for_user(user=request.user, account_id=account_id)
+        return label_of_user(user=request.user, account=account, gmail_id=label_id)
+
+    return _list(request, folder=label_id, account_id=account_id, label_of=label_of)
 
 
 @login_required
@@ -112,14 +117,20 @@ def _list(
     request: AuthenticatedHttpRequest,
     *,
     folder: str,
-    account: GmailAccount | None = None,
-    label: Label | None = None,
+    account_id: int | None = None,
+    label_of: Callable[[], Label | None] = lambda: None,
     query: str = "",
 ) -> HttpResponse:
+    """A list of every account or of `account_id`'s, the folder a label's when `label_of`
+    finds it (the user's, else 404). A kept page was made, so found, under the same
+    mirror versions: it needs neither looked up again."""
     accounts = gmail_accounts_of(user=request.user)
-    if account is not None:
-        # The same object as in the sidebar's list (its sync status is loaded there).
-        account = next(a for a in accounts if a.pk == account.pk)
+    account = None
+    if account_id is not None:
+        # The user's own (else 404), the same object as in the sidebar's list.
+        account = next((a for a in accounts if a.pk == account_id), None)
+        if account is None:
+            raise Http404
     # Read before anything the page shows: what is read after is at least as new.
     versions = mirror_versions([each.pk for each in accounts])
     key = None
@@ -129,8 +140,9 @@ def _list(
         key = fragment_key("list-page", LIST_TEMPLATES, made_of)
     problem = ""
 
-    def make() -> tuple[str, bool]:
+    def make() -> tuple[tuple[str, str], bool]:
         nonlocal problem
+        label = label_of()
         context = _list_context(
             request,
             accounts=accounts,
@@ -141,12 +153,12 @@ def _list(
             query=query,
         )
         problem = context["search_problem"]
-        return _layout(request, context, keep=key is not None), True
+        return (context["folder_name"], _layout(request, context, keep=key is not None)), True
 
-    layout = kept_page(key, make)
+    folder_name, layout = kept_page(key, make)
     context = {
         "layout_html": with_csrf([layout], request)[0],
-        "folder_name": _folder_name(folder, label),
+        "folder_name": folder_name,
         "current_account": account,
         "query": query,
     }
