@@ -17,12 +17,14 @@ import hmac
 import json
 from collections.abc import Callable, Sequence
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache as django_cache
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template import Engine
+from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 
 FRAGMENT_TTL_S = 24 * 60 * 60
@@ -105,3 +107,12 @@ def kept_page[Kept](key: str | None, make: Callable[[], tuple[Kept, bool]]) -> K
     if key is not None and keep:
         django_cache.set(key, made, PAGE_TTL_S)
     return made
+
+
+def layout_render(name: str, context: dict[str, Any], request: HttpRequest, *, kept: bool) -> str:
+    """A page's layout as `kept_page` keeps it: with CSRF slots, and without the context
+    processors, which base.html runs around it (the toast is taken from the session
+    once); with the request only when the page is not kept (the reconnect banner's link
+    to Google is made from it)."""
+    extra = {} if kept else {"request": request}
+    return str(get_template(name).render({**context, **extra, "csrf_token": csrf_slot()}))

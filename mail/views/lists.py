@@ -14,14 +14,13 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.loader import get_template
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedHttpRequest
 from accounts.models import GmailAccount
 from accounts.selectors import gmail_account_for_user, gmail_accounts_of
-from mail.fragments import csrf_slot, fragment_key, kept_page, with_csrf
+from mail.fragments import fragment_key, kept_page, layout_render, with_csrf
 from mail.mirror_version import mirror_versions
 from mail.models import Label
 from mail.rows import ROW_TEMPLATES, ListedPage, listed_page
@@ -153,7 +152,8 @@ def _list(
             query=query,
         )
         problem = context["search_problem"]
-        return (context["folder_name"], _layout(request, context, keep=key is not None)), True
+        html = layout_render(LIST_TEMPLATES[0], context, request, kept=key is not None)
+        return (context["folder_name"], html), True
 
     folder_name, layout = kept_page(key, make)
     context = {
@@ -174,15 +174,6 @@ LIST_TEMPLATES = (
     "mail/_pager.html",
     "accounts/_reconnect_banner.html",
 )
-
-
-def _layout(request: AuthenticatedHttpRequest, context: dict[str, Any], *, keep: bool) -> str:
-    """The list inside the site layout (mail/_list_layout.html), with CSRF slots. Without
-    the context processors, which base.html runs (the toast is taken from the session
-    once); with the request only for a page not kept (the reconnect banner needs it)."""
-    template = get_template(LIST_TEMPLATES[0])
-    extra = {} if keep else {"request": request}
-    return str(template.render({**context, **extra, "csrf_token": csrf_slot()}))
 
 
 def _folder_name(folder: str, label: Label | None) -> str:

@@ -17,7 +17,14 @@ from accounts.models import GmailAccount
 from accounts.selectors import gmail_accounts_of
 from mail import images, sanitize
 from mail.addresses import header_pairs, sender_of
-from mail.fragments import csrf_slot, fragment_key, fragments, kept_page, with_csrf
+from mail.fragments import (
+    csrf_slot,
+    fragment_key,
+    fragments,
+    kept_page,
+    layout_render,
+    with_csrf,
+)
 from mail.mirror_version import mirror_versions
 from mail.models import Attachment, Draft, Label, Message, Thread
 from mail.selectors import (
@@ -94,14 +101,9 @@ def thread_page(request: AuthenticatedHttpRequest, thread_id: int) -> HttpRespon
         thread = thread_of_user(user=request.user, thread_id=thread_id)
         context = _thread_context(request, thread, accounts=accounts, versions=versions)
         context["back_url"] = back_url
-        # With CSRF slots, and without the context processors, which base.html runs (the
-        # toast is taken from the session once); with the request only for a page not
-        # kept (the reconnect banner needs it).
-        extra = {"request": request} if key is None else {}
-        template = get_template(THREAD_TEMPLATES[0])
-        html = template.render({**context, **extra, "csrf_token": csrf_slot()})
+        html = layout_render(THREAD_TEMPLATES[0], context, request, kept=key is not None)
         # What a draft shows (being sent, or not) is no mirror's: not kept.
-        return (thread.subject, str(html)), not context["has_draft"]
+        return (thread.subject, html), not context["has_draft"]
 
     subject, layout = kept_page(key, make)
     context = {"layout_html": with_csrf([layout], request)[0], "subject": subject}
