@@ -7,9 +7,12 @@ templates changed has another key, so there is nothing to invalidate and nothing
 served stale, not even after a deploy that changed the markup.
 
 Forms in a fragment need the reader's CSRF token, which is theirs alone and changes at
-every sign-in. A fragment is rendered with `CSRF_SLOT` in its place (a value derived
+every sign-in. A fragment is rendered with `csrf_slot()` in its place (a value derived
 from SECRET_KEY, which no email can know, so no email can make Tern write the token
 into its text) and `with_csrf` puts the request's token there when the page is sent.
+
+Whole pages (a list's page of rows, a list page, a thread page) are kept the same way
+by `kept_page`, for less time, under keys that hold their accounts' mirror versions.
 """
 
 import hashlib
@@ -28,7 +31,7 @@ from django.template.loader import get_template
 from django.utils.safestring import SafeString, mark_safe
 
 FRAGMENT_TTL_S = 24 * 60 * 60
-# A whole page's layout is kept for less: its key changes every minute (the sidebar says
+# A whole page is kept for less: a page's key changes every minute (the sidebar says
 # when each account last synced), and it is large.
 PAGE_TTL_S = 10 * 60
 
@@ -95,10 +98,10 @@ def fragments[Item](
 
 
 def kept_page[Kept](key: str | None, make: Callable[[], tuple[Kept, bool]]) -> Kept:
-    """A page's layout (markup with CSRF slots, which `with_csrf` fills, and what else
-    the page needs of it) from the cache under `key`, else `make()`, which also says
-    whether to keep it (a page showing what no key covers is made each time). No `key`:
-    made each time."""
+    """A page or a page's part (markup with CSRF slots, which `with_csrf` fills, and what
+    else the page needs of it) from the cache under `key`, else `make()`, which also
+    says whether to keep it (a page showing what no key covers is made each time). No
+    `key`: made each time."""
     if key is not None:
         kept = django_cache.get(key)
         if kept is not None:

@@ -18,12 +18,11 @@ page costs one cache round trip instead of its three queries and fifty rows.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from mail.fragments import fragment_key, fragments
+from mail.fragments import fragment_key, fragments, kept_page
 from mail.selectors import Cursor, Row, ThreadPage
 from mail.templatetags.mail_format import iso, short_date
 
@@ -67,9 +66,6 @@ def rendered_rows(rows: list[Row], *, folder: str, unified: bool) -> list[SafeSt
     )
 
 
-LIST_TTL_S = 10 * 60
-
-
 @dataclass(frozen=True)
 class ListedPage:
     """A page of a thread list as the page shows it: its rows' HTML, in order, and the
@@ -90,22 +86,17 @@ def listed_page(
 ) -> ListedPage:
     """The page `make` gives, its rows rendered; kept under `made_of` (everything that
     chose the page, with the mirror versions of its accounts, read before `make` runs)
-    and taken from the cache while that is unchanged. None: made each time."""
+    and taken from the cache while that is unchanged (mail.fragments.kept_page). None:
+    made each time."""
     key = None
     if made_of is not None:
         made_of = {**made_of, "zone": timezone.get_current_timezone_name()}
         made_of["today"] = timezone.localdate().isoformat()
         key = fragment_key("list", ROW_TEMPLATES, made_of)
-        kept = cache.get(key)
-        if kept is not None:
-            return kept
-    page = make()
-    listed = ListedPage(
-        rows_html="".join(rendered_rows(page.rows, folder=folder, unified=unified)),
-        count=len(page.rows),
-        newer=page.newer,
-        older=page.older,
-    )
-    if key is not None:
-        cache.set(key, listed, LIST_TTL_S)
-    return listed
+
+    def made() -> tuple[ListedPage, bool]:
+        page = make()
+        rows_html = "".join(rendered_rows(page.rows, folder=folder, unified=unified))
+        return ListedPage(rows_html, len(page.rows), newer=page.newer, older=page.older), True
+
+    return kept_page(key, made)
